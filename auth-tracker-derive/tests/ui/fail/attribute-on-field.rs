@@ -1,0 +1,9 @@
+use auth_tracker::AuthTracking;
+
+#[derive(AuthTracking)]
+struct User {
+    #[auth_tracking(id)]
+    user_id: i64,
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use auth_tracker::AuthTracking;
+
+#[derive(AuthTracking)]
+struct User {
+    user_id: i64,
+}
+
+fn main() {}

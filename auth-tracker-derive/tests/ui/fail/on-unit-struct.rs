@@ -1,0 +1,6 @@
+use auth_tracker::AuthTracking;
+
+#[derive(AuthTracking)]
+struct User;
+
+fn main() {}

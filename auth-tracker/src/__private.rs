@@ -1,0 +1,38 @@
+//! Items the derive's generated code calls. Not a public API: they may change in any release.
+
+use std::fmt::Display;
+
+use crate::agent::{NoParser, UserAgentParser};
+use crate::geo::GeoProvider;
+
+/// User keys are stored as text, so the derive's id field must implement `Display`.
+#[diagnostic::on_unimplemented(
+    message = "the `#[auth_tracking]` id field of type `{Self}` cannot be stored as a user key",
+    note = "the id field must implement `std::fmt::Display`: integers, `uuid::Uuid` and `String` do"
+)]
+pub trait UserKey: Display {}
+
+impl<T: Display + ?Sized> UserKey for T {}
+
+/// Fails to compile unless `T` can be a user key.
+pub fn assert_user_key<T: UserKey + ?Sized>() {}
+
+/// Fails to compile unless `T` can be a `parser = ...` type.
+pub fn assert_parser<T: UserAgentParser + Default>() {}
+
+/// Fails to compile unless `T` can be an `ip_provider = ...` type.
+pub fn assert_ip_provider<T: GeoProvider + Default>() {}
+
+/// Returns the built-in parser selected with `parser = uaparser`.
+#[cfg(feature = "uaparser")]
+pub fn uaparser_parser() -> &'static dyn UserAgentParser {
+    crate::agent::uaparser::shared()
+}
+
+/// Returns the parser selected with `parser = none`.
+pub fn no_parser() -> &'static dyn UserAgentParser {
+    static NO_PARSER: NoParser = NoParser;
+    &NO_PARSER
+}
+
+pub use uuid;

@@ -1,0 +1,74 @@
+//! IP geolocation: the provider trait and its result.
+
+use std::future::Future;
+use std::net::IpAddr;
+use std::pin::Pin;
+
+/// Geolocation of a client IP address, stored in the login's location columns.
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Location {
+    /// City name.
+    pub city: Option<String>,
+    /// Region, state or province name.
+    pub region: Option<String>,
+    /// Country name.
+    pub country: Option<String>,
+    /// ISO 3166-1 alpha-2 country code.
+    pub country_code: Option<String>,
+    /// Extra provider data (coordinates, ISP, time zone), stored in `ip_data` as JSON.
+    pub data: Option<serde_json::Value>,
+}
+
+/// Error of a geolocation lookup.
+#[derive(Debug, thiserror::Error)]
+#[error("geolocation lookup failed: {message}")]
+pub struct GeoError {
+    message: String,
+}
+
+impl GeoError {
+    /// Creates an error with a message that names the provider and the cause.
+    pub fn new(message: impl Into<String>) -> Self {
+        Self {
+            message: message.into(),
+        }
+    }
+}
+
+/// Boxed future returned by [`GeoProvider::locate`].
+pub type LocateFuture<'a> =
+    Pin<Box<dyn Future<Output = Result<Option<Location>, GeoError>> + Send + 'a>>;
+
+/// Looks up the location of a public IP address.
+///
+/// The tracker never calls a provider for private, loopback, link-local or reserved
+/// addresses, and bounds each call with a timeout, so implementations need not check
+/// either. Return `Ok(None)` when the address is simply not in the provider's data.
+///
+/// # Example
+///
+/// ```
+/// use std::net::IpAddr;
+/// use auth_tracker::geo::{GeoProvider, LocateFuture, Location};
+///
+/// #[derive(Default)]
+/// struct OfficeNetwork;
+///
+/// impl GeoProvider for OfficeNetwork {
+///     fn locate(&self, ip: IpAddr) -> LocateFuture<'_> {
+///         Box::pin(async move {
+///             let is_office = ip.to_string().starts_with("203.0.113.");
+///             Ok(is_office.then(|| Location {
+///                 city: Some("Lisbon".into()),
+///                 country: Some("Portugal".into()),
+///                 country_code: Some("PT".into()),
+///                 ..Location::default()
+///             }))
+///         })
+///     }
+/// }
+/// ```
+pub trait GeoProvider: Send + Sync + 'static {
+    /// Looks up one address.
+    fn locate(&self, ip: IpAddr) -> LocateFuture<'_>;
+}

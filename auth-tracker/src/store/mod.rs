@@ -1,0 +1,211 @@
+//! Database access: one object-safe store trait, implemented for each Diesel backend.
+//!
+//! Queries are SQL text with bound parameters rather than Diesel's query builder,
+//! because the table name is chosen at run time (a per-model `table` attribute).
+//! Table names are validated as plain identifiers before they reach any SQL text.
+
+use chrono::NaiveDateTime;
+use diesel::QueryableByName;
+use diesel::sql_types::{Nullable, Text, Timestamp};
+
+use crate::error::{Error, Result};
+use crate::model::{Login, LoginId, LoginKind, Owner, RevokeReason};
+
+mod diesel_impl;
+mod sql;
+
+#[cfg(feature = "postgres")]
+pub(crate) use diesel_impl::PgStore;
+#[cfg(feature = "sqlite")]
+pub(crate) use diesel_impl::{SqlitePragmas, SqliteStore};
+
+/// A row to insert.
+#[derive(Clone, Debug)]
+pub(crate) struct NewLogin {
+    pub(crate) id: LoginId,
+    pub(crate) owner: Owner,
+    pub(crate) kind: LoginKind,
+    pub(crate) name: Option<String>,
+    pub(crate) session_id: Option<String>,
+    pub(crate) user_agent: Option<String>,
+    pub(crate) ip_address: Option<String>,
+    pub(crate) device: Option<String>,
+    pub(crate) device_type: Option<String>,
+    pub(crate) platform: Option<String>,
+    pub(crate) platform_version: Option<String>,
+    pub(crate) browser: Option<String>,
+    pub(crate) browser_version: Option<String>,
+    pub(crate) created_at: NaiveDateTime,
+    pub(crate) expires_at: Option<NaiveDateTime>,
+}
+
+/// Which of an owner's logins a revoke reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum RevokeTarget {
+    One(LoginId),
+    AllExcept(Option<LoginId>),
+}
+
+/// A login revoked by one call, with the session to delete from the session store.
+#[derive(Clone, Debug)]
+pub(crate) struct RevokedLogin {
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) id: LoginId,
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) session_id: Option<String>,
+}
+
+/// Everything the tracker asks of a database. Implementations block: callers run them
+/// on a blocking thread.
+pub(crate) trait LoginStore: Send + Sync + std::fmt::Debug + 'static {
+    /// Runs the embedded migrations of the default table.
+    fn migrate(&self) -> Result<()>;
+
+    /// Creates `table` and its indexes if they do not exist.
+    fn create_table(&self, table: &str) -> Result<()>;
+
+    fn insert(&self, table: &str, login: &NewLogin) -> Result<()>;
+
+    /// Finds a login by id, in any state.
+    fn find(&self, table: &str, id: LoginId) -> Result<Option<LoginRow>>;
+
+    /// Lists an owner's logins that are neither revoked nor expired, by activity.
+    fn list_active(
+        &self,
+        table: &str,
+        owner: &Owner,
+        now: NaiveDateTime,
+        idle_cutoff: NaiveDateTime,
+    ) -> Result<Vec<LoginRow>>;
+
+    /// Revokes an owner's logins in one transaction. Returns how many rows this call
+    /// changed, and the logins it selected, whose sessions are to be deleted.
+    ///
+    /// Returns [`Error::LoginNotFound`] when a single target does not belong to the owner.
+    fn revoke(
+        &self,
+        table: &str,
+        owner: &Owner,
+        target: RevokeTarget,
+        reason: RevokeReason,
+        now: NaiveDateTime,
+    ) -> Result<(u64, Vec<RevokedLogin>)>;
+
+    /// Moves `last_activity_at` to `now`, and `session_id` to `session_id` when given,
+    /// but only on an active row whose activity is older than `stale_before` or whose
+    /// session id differs. Concurrent callers therefore write at most once.
+    fn touch(
+        &self,
+        table: &str,
+        id: LoginId,
+        now: NaiveDateTime,
+        stale_before: NaiveDateTime,
+        session_id: Option<&str>,
+    ) -> Result<bool>;
+
+    /// Stores a geolocation result on a login.
+    fn set_location(&self, table: &str, id: LoginId, location: &crate::geo::Location) -> Result<()>;
+}
+
+/// A row as read, secrets other than the session id left out.
+#[derive(Clone, Debug, QueryableByName)]
+pub(crate) struct LoginRow {
+    #[diesel(sql_type = Text)]
+    pub(crate) id: String,
+    #[diesel(sql_type = Text)]
+    pub(crate) user_type: String,
+    #[diesel(sql_type = Text)]
+    pub(crate) user_id: String,
+    #[diesel(sql_type = Text)]
+    pub(crate) kind: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(crate) name: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(crate) session_id: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(crate) user_agent: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(crate) ip_address: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(crate) device: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(crate) device_type: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(crate) platform: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(crate) platform_version: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(crate) browser: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(crate) browser_version: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(crate) city: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(crate) region: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(crate) country: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(crate) country_code: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(crate) ip_data: Option<String>,
+    #[diesel(sql_type = Timestamp)]
+    pub(crate) created_at: NaiveDateTime,
+    #[diesel(sql_type = Timestamp)]
+    pub(crate) last_activity_at: NaiveDateTime,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    pub(crate) expires_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = Nullable<Timestamp>)]
+    pub(crate) revoked_at: Option<NaiveDateTime>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(crate) revoke_reason: Option<String>,
+}
+
+impl LoginRow {
+    /// Converts the row into the public view, marking it current when its id is `current`.
+    pub(crate) fn into_login(self, current: Option<LoginId>) -> Result<Login> {
+        let id: LoginId = self
+            .id
+            .parse()
+            .map_err(|_| Error::CorruptRow(format!("id {:?} is not a UUID", self.id)))?;
+        let kind = LoginKind::from_column(&self.kind)
+            .ok_or_else(|| Error::CorruptRow(format!("login {id} has unknown kind {:?}", self.kind)))?;
+        let device_type = self.device_type.as_deref().and_then(parse_device_type);
+        // Extra geolocation data is informational, so a value that is not JSON is dropped
+        // instead of failing the whole listing.
+        let ip_data = self
+            .ip_data
+            .as_deref()
+            .and_then(|text| serde_json::from_str(text).ok());
+
+        Ok(Login {
+            id,
+            kind,
+            name: self.name,
+            user_type: self.user_type,
+            user_id: self.user_id,
+            user_agent: self.user_agent,
+            device: self.device,
+            device_type,
+            platform: self.platform,
+            platform_version: self.platform_version,
+            browser: self.browser,
+            browser_version: self.browser_version,
+            ip_address: self.ip_address,
+            city: self.city,
+            region: self.region,
+            country: self.country,
+            country_code: self.country_code,
+            ip_data,
+            created_at: self.created_at.and_utc(),
+            last_activity_at: self.last_activity_at.and_utc(),
+            expires_at: self.expires_at.map(|at| at.and_utc()),
+            revoked_at: self.revoked_at.map(|at| at.and_utc()),
+            revoke_reason: self.revoke_reason,
+            is_current: current == Some(id),
+        })
+    }
+}
+
+fn parse_device_type(value: &str) -> Option<crate::agent::DeviceType> {
+    serde_json::from_value(serde_json::Value::String(value.to_owned())).ok()
+}

@@ -1,0 +1,149 @@
+//! SQL text of every query, written once with `?` placeholders.
+
+/// Backend differences that reach the SQL text.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct SqlDialect {
+    /// PostgreSQL numbers its placeholders (`$1`); SQLite and MySQL take `?`.
+    pub(crate) numbered_placeholders: bool,
+    /// Expression that reads `ip_data` as JSON text.
+    pub(crate) ip_data_as_text: &'static str,
+    /// Placeholder that writes JSON text into `ip_data`.
+    pub(crate) ip_data_param: &'static str,
+}
+
+pub(crate) const SQLITE: SqlDialect = SqlDialect {
+    numbered_placeholders: false,
+    ip_data_as_text: "ip_data",
+    ip_data_param: "?",
+};
+
+pub(crate) const POSTGRES: SqlDialect = SqlDialect {
+    numbered_placeholders: true,
+    ip_data_as_text: "ip_data::text",
+    ip_data_param: "CAST(? AS JSONB)",
+};
+
+impl SqlDialect {
+    /// Rewrites `?` placeholders for this backend. The SQL text here never holds a
+    /// literal `?`, so every one is a placeholder.
+    pub(crate) fn finish(&self, sql: String) -> String {
+        if !self.numbered_placeholders {
+            return sql;
+        }
+        let mut numbered = String::with_capacity(sql.len() + 16);
+        let mut index = 0;
+        for ch in sql.chars() {
+            if ch == '?' {
+                index += 1;
+                numbered.push('$');
+                numbered.push_str(&index.to_string());
+            } else {
+                numbered.push(ch);
+            }
+        }
+        numbered
+    }
+
+    fn columns(&self) -> String {
+        format!(
+            "id, user_type, user_id, kind, name, session_id, user_agent, ip_address, \
+             device, device_type, platform, platform_version, browser, browser_version, \
+             city, region, country, country_code, {} AS ip_data, created_at, \
+             last_activity_at, expires_at, revoked_at, revoke_reason",
+            self.ip_data_as_text
+        )
+    }
+
+    pub(crate) fn insert(&self, table: &str) -> String {
+        self.finish(format!(
+            "INSERT INTO {table} (id, user_type, user_id, kind, name, session_id, user_agent, \
+             ip_address, device, device_type, platform, platform_version, browser, \
+             browser_version, created_at, last_activity_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        ))
+    }
+
+    pub(crate) fn find(&self, table: &str) -> String {
+        self.finish(format!("SELECT {} FROM {table} WHERE id = ?", self.columns()))
+    }
+
+    /// Binds: user_type, user_id, now (expiry), idle cutoff.
+    pub(crate) fn list_active(&self, table: &str) -> String {
+        self.finish(format!(
+            "SELECT {} FROM {table} \
+             WHERE user_type = ? AND user_id = ? AND revoked_at IS NULL \
+             AND (expires_at IS NULL OR expires_at > ?) \
+             AND (kind <> 'session' OR last_activity_at > ?) \
+             ORDER BY last_activity_at DESC, id DESC",
+            self.columns()
+        ))
+    }
+
+    /// Binds: user_type, user_id, id.
+    pub(crate) fn find_owned(&self, table: &str) -> String {
+        self.finish(format!(
+            "SELECT id, session_id, revoked_at FROM {table} \
+             WHERE user_type = ? AND user_id = ? AND id = ?"
+        ))
+    }
+
+    /// Binds: user_type, user_id, then the excluded id when `excluding` is set.
+    pub(crate) fn select_unrevoked(&self, table: &str, excluding: bool) -> String {
+        let exclusion = if excluding { " AND id <> ?" } else { "" };
+        self.finish(format!(
+            "SELECT id, session_id, revoked_at FROM {table} \
+             WHERE user_type = ? AND user_id = ? AND revoked_at IS NULL{exclusion}"
+        ))
+    }
+
+    /// Binds: revoked_at, revoke_reason, user_type, user_id, then `ids` ids.
+    ///
+    /// The owner predicate is grouped apart from the id list, so no id can reach
+    /// another owner's row whatever the list holds.
+    pub(crate) fn revoke(&self, table: &str, ids: usize) -> String {
+        let placeholders = vec!["?"; ids].join(", ");
+        self.finish(format!(
+            "UPDATE {table} SET revoked_at = ?, revoke_reason = ? \
+             WHERE (user_type = ? AND user_id = ?) AND revoked_at IS NULL \
+             AND id IN ({placeholders})"
+        ))
+    }
+
+    /// Binds: now, session id (or null to keep it), id, stale-before, session id twice.
+    pub(crate) fn touch(&self, table: &str) -> String {
+        self.finish(format!(
+            "UPDATE {table} SET last_activity_at = ?, session_id = COALESCE(?, session_id) \
+             WHERE id = ? AND revoked_at IS NULL \
+             AND (last_activity_at < ? \
+                  OR (? IS NOT NULL AND (session_id IS NULL OR session_id <> ?)))"
+        ))
+    }
+
+    /// Binds: city, region, country, country_code, ip_data, id.
+    pub(crate) fn set_location(&self, table: &str) -> String {
+        let ip_data = self.ip_data_param;
+        self.finish(format!(
+            "UPDATE {table} SET city = ?, region = ?, country = ?, country_code = ?, \
+             ip_data = {ip_data} WHERE id = ?"
+        ))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn postgres_numbers_placeholders() {
+        let sql = POSTGRES.revoke("logins", 2);
+        assert!(sql.contains("revoked_at = $1, revoke_reason = $2"));
+        assert!(sql.contains("id IN ($5, $6)"));
+        assert!(!sql.contains('?'));
+    }
+
+    #[test]
+    fn sqlite_keeps_question_marks() {
+        let sql = SQLITE.find("logins");
+        assert!(sql.ends_with("WHERE id = ?"));
+    }
+}

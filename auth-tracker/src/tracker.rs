@@ -1,0 +1,605 @@
+//! The tracker: configuration, connection pool and every login operation.
+
+use std::fmt;
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
+
+use crate::agent::UserAgentParser;
+use crate::context::truncate_on_char_boundary;
+use crate::error::{Error, Result};
+use crate::geo::GeoProvider;
+use crate::model::{Login, LoginId, Owner, RevokeReason};
+use crate::store::{LoginStore, RevokeTarget};
+use crate::table::validate_table_name;
+
+/// Tracker settings. Every field has a default, see [`TrackerConfig::default`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub struct TrackerConfig {
+    /// Minimum time between two writes of a login's `last_activity_at`. Default 60 s.
+    pub activity_interval: Duration,
+    /// A session login unused for this long is expired. `None` disables idle expiry.
+    /// Default 2 hours.
+    pub idle_timeout: Option<Duration>,
+    /// Absolute lifetime of a session login from its creation. `None` means no limit.
+    /// Default 7 days.
+    pub session_lifetime: Option<Duration>,
+    /// Longest stored `User-Agent`, in bytes, cut on a char boundary. Default 1,024.
+    pub max_user_agent_bytes: usize,
+    /// Time limit of one geolocation lookup. Default 2 s.
+    pub geolocation_timeout: Duration,
+}
+
+impl Default for TrackerConfig {
+    fn default() -> Self {
+        Self {
+            activity_interval: Duration::from_secs(60),
+            idle_timeout: Some(Duration::from_secs(2 * 60 * 60)),
+            session_lifetime: Some(Duration::from_secs(7 * 24 * 60 * 60)),
+            max_user_agent_bytes: 1024,
+            geolocation_timeout: Duration::from_secs(2),
+        }
+    }
+}
+
+/// Which of a user's logins a revoke reaches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RevokeScope {
+    /// One login, by id.
+    One(LoginId),
+    /// Every login except the given one; every login when it is `None`.
+    AllExcept(Option<LoginId>),
+    /// Every login.
+    All,
+}
+
+/// How a model's logins are enriched: its User-Agent parser and geolocation provider.
+#[derive(Clone, Copy)]
+pub struct Enrichment {
+    /// User-Agent parser.
+    pub parser: &'static dyn UserAgentParser,
+    /// Geolocation provider; `None` disables lookups.
+    pub ip_provider: Option<&'static dyn GeoProvider>,
+}
+
+impl fmt::Debug for Enrichment {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Enrichment")
+            .field("ip_provider", &self.ip_provider.is_some())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Session-store key under which the current login is kept.
+pub(crate) const SESSION_KEY: &str = "auth_tracker.login";
+
+/// Records, lists and revokes logins. Cheap to clone: clones share the pool.
+///
+/// Every call runs its queries on a pooled connection in a blocking task, so the async
+/// executor is never blocked by the database.
+#[derive(Clone)]
+pub struct Tracker {
+    store: Arc<dyn LoginStore>,
+    config: Arc<TrackerConfig>,
+    #[cfg(feature = "axum")]
+    session_store: Option<Arc<dyn tower_sessions::SessionStore>>,
+}
+
+impl fmt::Debug for Tracker {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Tracker")
+            .field("store", &self.store)
+            .field("config", &self.config)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tracker {
+    fn from_store(store: Arc<dyn LoginStore>) -> Self {
+        Self {
+            store,
+            config: Arc::default(),
+            #[cfg(feature = "axum")]
+            session_store: None,
+        }
+    }
+
+    /// Opens a pool of connections to a SQLite file, creating the file if needed.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Pool`] when the file cannot be opened.
+    #[cfg(feature = "sqlite")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+    pub fn sqlite(path: &str) -> Result<Self> {
+        let manager = diesel::r2d2::ConnectionManager::<diesel::SqliteConnection>::new(path);
+        let pool = diesel::r2d2::Pool::builder()
+            .connection_customizer(Box::new(crate::store::SqlitePragmas))
+            .build(manager)?;
+        Ok(Self::from_sqlite_pool(pool))
+    }
+
+    /// Uses an existing SQLite pool. Give it a `busy_timeout`, as [`Tracker::sqlite`] does,
+    /// or concurrent writes fail with "database is locked".
+    #[cfg(feature = "sqlite")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+    pub fn from_sqlite_pool(
+        pool: diesel::r2d2::Pool<diesel::r2d2::ConnectionManager<diesel::SqliteConnection>>,
+    ) -> Self {
+        Self::from_store(Arc::new(crate::store::SqliteStore::new(pool)))
+    }
+
+    /// Opens a pool of connections to a PostgreSQL URL.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Pool`] when the server cannot be reached.
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub fn postgres(url: &str) -> Result<Self> {
+        let manager = diesel::r2d2::ConnectionManager::<diesel::PgConnection>::new(url);
+        let pool = diesel::r2d2::Pool::builder().build(manager)?;
+        Ok(Self::from_postgres_pool(pool))
+    }
+
+    /// Uses an existing PostgreSQL pool.
+    #[cfg(feature = "postgres")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub fn from_postgres_pool(
+        pool: diesel::r2d2::Pool<diesel::r2d2::ConnectionManager<diesel::PgConnection>>,
+    ) -> Self {
+        Self::from_store(Arc::new(crate::store::PgStore::new(pool)))
+    }
+
+    /// Opens the database a URL names: `postgres://` or `postgresql://` URLs open
+    /// PostgreSQL, anything else is a SQLite path (`sqlite://` prefix optional).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::UnsupportedDatabase`] when the backend is not compiled in, and
+    /// [`Error::Pool`] when the database cannot be opened.
+    pub fn connect(url: &str) -> Result<Self> {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            #[cfg(feature = "postgres")]
+            return Self::postgres(url);
+            #[cfg(not(feature = "postgres"))]
+            return Err(Error::UnsupportedDatabase(
+                redact_url(url),
+                "enable the `postgres` feature of auth-tracker",
+            ));
+        }
+        if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+            return Err(Error::UnsupportedDatabase(
+                redact_url(url),
+                "MySQL and MariaDB are not supported yet",
+            ));
+        }
+        let path = url.strip_prefix("sqlite://").unwrap_or(url);
+        #[cfg(feature = "sqlite")]
+        return Self::sqlite(path);
+        #[cfg(not(feature = "sqlite"))]
+        return Err(Error::UnsupportedDatabase(
+            path.to_owned(),
+            "enable the `sqlite` feature of auth-tracker",
+        ));
+    }
+
+    /// Replaces the settings.
+    pub fn with_config(mut self, config: TrackerConfig) -> Self {
+        self.config = Arc::new(config);
+        self
+    }
+
+    /// Sets the session store whose sessions are deleted when their logins are revoked.
+    /// Pass the same store the session layer uses.
+    #[cfg(feature = "axum")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+    pub fn with_session_store(mut self, store: impl tower_sessions::SessionStore) -> Self {
+        self.session_store = Some(Arc::new(store));
+        self
+    }
+
+    /// Returns the settings.
+    pub fn config(&self) -> &TrackerConfig {
+        &self.config
+    }
+
+    /// Runs the embedded migrations, which create the default `logins` table.
+    /// Running them again is a no-op.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Migration`] or [`Error::Pool`].
+    #[tracing::instrument(level = "debug", skip_all, err)]
+    pub async fn migrate(&self) -> Result<()> {
+        self.blocking(|store| store.migrate()).await
+    }
+
+    /// Creates a logins table under a custom name, with its indexes, unless it exists.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidTableName`] or a database error.
+    #[tracing::instrument(level = "debug", skip(self), err)]
+    pub async fn create_table(&self, table: &str) -> Result<()> {
+        let table = validate_table_name(table)?.to_owned();
+        self.blocking(move |store| store.create_table(&table)).await
+    }
+
+    /// Lists an owner's active logins, most recent activity first, marking `current`.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidTableName`] or a database error.
+    #[tracing::instrument(level = "debug", skip_all, fields(user.id = %owner.user_id), err)]
+    pub async fn list_logins(
+        &self,
+        table: &str,
+        owner: &Owner,
+        current: Option<LoginId>,
+    ) -> Result<Vec<Login>> {
+        let table = validate_table_name(table)?.to_owned();
+        let owner = owner.clone();
+        let now = now_utc();
+        let idle_cutoff = self.idle_cutoff(now);
+        let rows = self
+            .blocking(move |store| store.list_active(&table, &owner, now.naive_utc(), idle_cutoff))
+            .await?;
+        rows.into_iter().map(|row| row.into_login(current)).collect()
+    }
+
+    /// Finds one of an owner's logins if it is active.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidTableName`] or a database error.
+    pub async fn find_active_login(
+        &self,
+        table: &str,
+        owner: &Owner,
+        id: LoginId,
+    ) -> Result<Option<Login>> {
+        let login = self.find_login(table, id, Some(id)).await?;
+        Ok(login.filter(|login| {
+            login.user_type == owner.user_type
+                && login.user_id == owner.user_id
+                && self.is_active(login, now_utc())
+        }))
+    }
+
+    /// Finds a login by id in any state and for any owner. Meant for administrators and
+    /// for the per-request check: never pass an id from a request without checking the
+    /// owner.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidTableName`] or a database error.
+    pub async fn find_login(
+        &self,
+        table: &str,
+        id: LoginId,
+        current: Option<LoginId>,
+    ) -> Result<Option<Login>> {
+        let table = validate_table_name(table)?.to_owned();
+        let row = self.blocking(move |store| store.find(&table, id)).await?;
+        row.map(|row| row.into_login(current)).transpose()
+    }
+
+    /// Revokes an owner's logins in one transaction and deletes their sessions from the
+    /// session store. Returns how many logins this call revoked: revoking again is a
+    /// no-op that returns 0.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LoginNotFound`] when [`RevokeScope::One`] names a login the owner does not
+    /// have, [`Error::InvalidTableName`], or a database error. A session store that fails
+    /// to delete a session is logged, not returned: the per-request check rejects the
+    /// revoked login anyway.
+    #[tracing::instrument(level = "debug", skip_all, fields(user.id = %owner.user_id, ?scope, reason = reason.as_str()), err)]
+    pub async fn revoke(
+        &self,
+        table: &str,
+        owner: &Owner,
+        scope: RevokeScope,
+        reason: RevokeReason,
+    ) -> Result<u64> {
+        let table = validate_table_name(table)?.to_owned();
+        let owner = owner.clone();
+        let target = match scope {
+            RevokeScope::One(id) => RevokeTarget::One(id),
+            RevokeScope::AllExcept(kept) => RevokeTarget::AllExcept(kept),
+            RevokeScope::All => RevokeTarget::AllExcept(None),
+        };
+        let now = now_utc().naive_utc();
+        let (count, revoked) = self
+            .blocking(move |store| store.revoke(&table, &owner, target, reason, now))
+            .await?;
+        tracing::info!(revoked = count, "revoked logins");
+
+        #[cfg(feature = "axum")]
+        self.delete_sessions(&revoked).await;
+        #[cfg(not(feature = "axum"))]
+        let _ = revoked;
+
+        Ok(count)
+    }
+
+    #[cfg(feature = "axum")]
+    async fn delete_sessions(&self, revoked: &[crate::store::RevokedLogin]) {
+        let Some(session_store) = &self.session_store else {
+            return;
+        };
+        for login in revoked {
+            let Some(session_id) = &login.session_id else {
+                continue;
+            };
+            let Ok(session_id) = session_id.parse::<tower_sessions::session::Id>() else {
+                tracing::warn!(login.id = %login.id, "stored session id is not a tower-sessions id");
+                continue;
+            };
+            if let Err(error) = session_store.delete(&session_id).await {
+                tracing::warn!(login.id = %login.id, %error, "failed to delete a revoked login's session");
+            }
+        }
+    }
+
+    /// Records a session login: cycles the session id, stores the login in the session,
+    /// inserts the row with the final session id and makes it the current login.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoSession`], session-store errors and database errors. Enrichment never
+    /// fails the call.
+    #[cfg(feature = "axum")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+    #[tracing::instrument(level = "debug", skip_all, fields(user.id = %owner.user_id, login.id), err)]
+    pub async fn record_session_login(
+        &self,
+        table: &str,
+        owner: Owner,
+        enrichment: Enrichment,
+        tracking: &crate::Tracking,
+    ) -> Result<Login> {
+        let table = validate_table_name(table)?.to_owned();
+        let session = tracking.session().ok_or(Error::NoSession)?.clone();
+        let id = LoginId::new();
+        tracing::Span::current().record("login.id", tracing::field::display(id));
+        let current = crate::CurrentLogin {
+            id,
+            table: table.clone(),
+        };
+
+        // A new session id on every sign-in defeats session fixation, also when the
+        // session was already signed in as someone else.
+        session.cycle_id().await?;
+        session.insert(SESSION_KEY, &current).await?;
+        session.save().await?;
+        let session_id = session.id().map(|session_id| session_id.to_string());
+
+        let now = now_utc();
+        let row = self.new_row(id, owner, crate::LoginKind::Session, session_id, enrichment, tracking.request(), now);
+        let insert_table = table.clone();
+        let inserted = self
+            .blocking(move |store| store.insert(&insert_table, &row))
+            .await;
+        if let Err(error) = inserted {
+            if let Err(remove_error) = session.remove_value(SESSION_KEY).await {
+                tracing::warn!(error = %remove_error, "failed to unbind a login that was not recorded");
+            }
+            return Err(error);
+        }
+
+        tracking.set_current(Some(current));
+        if let (Some(provider), Some(ip)) = (enrichment.ip_provider, tracking.request().ip) {
+            self.spawn_geolocation(table.clone(), id, ip, provider);
+        }
+        tracing::info!("recorded a session login");
+
+        self.find_login(&table, id, Some(id))
+            .await?
+            .ok_or(Error::LoginNotFound)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn new_row(
+        &self,
+        id: LoginId,
+        owner: Owner,
+        kind: crate::LoginKind,
+        session_id: Option<String>,
+        enrichment: Enrichment,
+        request: &crate::RequestContext,
+        now: DateTime<Utc>,
+    ) -> crate::store::NewLogin {
+        let user_agent = request
+            .user_agent
+            .as_deref()
+            .map(|agent| truncate_on_char_boundary(agent, self.config.max_user_agent_bytes).to_owned());
+        let parsed = user_agent
+            .as_deref()
+            .map(|agent| enrichment.parser.parse(agent))
+            .unwrap_or_default();
+        let expires_at = self
+            .config
+            .session_lifetime
+            .and_then(|lifetime| chrono::Duration::from_std(lifetime).ok())
+            .map(|lifetime| (now + lifetime).naive_utc());
+
+        crate::store::NewLogin {
+            id,
+            owner,
+            kind,
+            name: None,
+            session_id,
+            user_agent,
+            ip_address: request.ip.map(|ip| ip.to_string()),
+            device: parsed.device.clone(),
+            device_type: parsed.device_type.map(|device_type| device_type.as_str().to_owned()),
+            platform: parsed.platform.clone(),
+            platform_version: parsed.platform_version.clone(),
+            browser: parsed.browser.clone(),
+            browser_version: parsed.browser_version.clone(),
+            created_at: now.naive_utc(),
+            expires_at,
+        }
+    }
+
+    /// Looks up a login's location off the request path and stores it when it returns.
+    /// Non-public addresses are never sent to the provider.
+    fn spawn_geolocation(&self, table: String, id: LoginId, ip: IpAddr, provider: &'static dyn GeoProvider) {
+        if !is_public_ip(ip) {
+            return;
+        }
+        let tracker = self.clone();
+        let timeout = self.config.geolocation_timeout;
+        tokio::spawn(async move {
+            let location = match tokio::time::timeout(timeout, provider.locate(ip)).await {
+                Ok(Ok(Some(location))) => location,
+                Ok(Ok(None)) => return,
+                Ok(Err(error)) => {
+                    tracing::warn!(login.id = %id, %error, "geolocation failed");
+                    return;
+                }
+                Err(_) => {
+                    tracing::warn!(login.id = %id, ?timeout, "geolocation timed out");
+                    return;
+                }
+            };
+            let stored = tracker
+                .blocking(move |store| store.set_location(&table, id, &location))
+                .await;
+            if let Err(error) = stored {
+                tracing::warn!(login.id = %id, %error, "failed to store a geolocation");
+            }
+        });
+    }
+
+    /// Checks the login behind a session on a request: returns it when it is active,
+    /// after moving its activity time and session id forward if they are stale, and
+    /// `None` when it is revoked, expired or gone.
+    pub(crate) async fn authenticate_session(
+        &self,
+        current: &crate::CurrentLogin,
+        session_id: Option<String>,
+    ) -> Result<Option<Login>> {
+        let table = validate_table_name(&current.table)?.to_owned();
+        let id = current.id;
+        let find_table = table.clone();
+        let Some(row) = self.blocking(move |store| store.find(&find_table, id)).await? else {
+            return Ok(None);
+        };
+        // The row keeps a copy of the session id, so a mismatch is repaired here. It
+        // differs when the application cycled the session id after recording the login.
+        let session_moved = session_id.is_some() && row.session_id != session_id;
+        let login = row.into_login(Some(id))?;
+        let now = now_utc();
+        if !self.is_active(&login, now) {
+            return Ok(None);
+        }
+
+        let interval = chrono::Duration::from_std(self.config.activity_interval).unwrap_or_default();
+        let stale_before = now - interval;
+        if login.last_activity_at < stale_before || session_moved {
+            self.blocking(move |store| {
+                store.touch(&table, id, now.naive_utc(), stale_before.naive_utc(), session_id.as_deref())
+            })
+            .await?;
+        }
+        Ok(Some(login))
+    }
+
+    fn is_active(&self, login: &Login, now: DateTime<Utc>) -> bool {
+        let idle = self
+            .config
+            .idle_timeout
+            .and_then(|idle| chrono::Duration::from_std(idle).ok());
+        login.is_active(now, idle)
+    }
+
+    fn idle_cutoff(&self, now: DateTime<Utc>) -> NaiveDateTime {
+        self.config
+            .idle_timeout
+            .and_then(|idle| chrono::Duration::from_std(idle).ok())
+            .map_or(DateTime::UNIX_EPOCH.naive_utc(), |idle| (now - idle).naive_utc())
+    }
+
+    async fn blocking<T, F>(&self, task: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&dyn LoginStore) -> Result<T> + Send + 'static,
+    {
+        let store = Arc::clone(&self.store);
+        tokio::task::spawn_blocking(move || task(store.as_ref())).await?
+    }
+}
+
+/// Returns the current time at the microsecond precision every backend stores.
+fn now_utc() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+/// Returns whether an address is routable on the public internet, so that it may be
+/// sent to a geolocation provider.
+pub(crate) fn is_public_ip(ip: IpAddr) -> bool {
+    match crate::context::normalize_ip(ip) {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            let shared = a == 100 && (64..128).contains(&b);
+            let benchmarking = a == 198 && (b == 18 || b == 19);
+            let reserved = a >= 240 || a == 0;
+            !(v4.is_private()
+                || v4.is_loopback()
+                || v4.is_link_local()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_unspecified()
+                || v4.is_multicast()
+                || shared
+                || benchmarking
+                || reserved)
+        }
+        IpAddr::V6(v6) => {
+            let first = v6.segments()[0];
+            let unique_local = (first & 0xfe00) == 0xfc00;
+            let link_local = (first & 0xffc0) == 0xfe80;
+            let documentation = first == 0x2001 && v6.segments()[1] == 0x0db8;
+            !(v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() || unique_local || link_local || documentation)
+        }
+    }
+}
+
+/// Hides the password of a database URL before it reaches an error message.
+fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let credentials = &url[scheme_end + 3..at];
+            let user = credentials.split(':').next().unwrap_or_default();
+            format!("{}://{user}:***@{}", &url[..scheme_end], &url[at + 1..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn public_ip_excludes_private_ranges() {
+        for private in ["10.1.2.3", "192.168.0.1", "172.16.0.1", "127.0.0.1", "169.254.1.1", "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd00::1", "2001:db8::1", "::ffff:192.168.1.1"] {
+            assert!(!is_public_ip(private.parse().unwrap()), "{private} is not public");
+        }
+        for public in ["81.2.69.160", "8.8.8.8", "2a00:1450:4009::1", "::ffff:81.2.69.160"] {
+            assert!(is_public_ip(public.parse().unwrap()), "{public} is public");
+        }
+    }
+
+    #[test]
+    fn redact_url_hides_password() {
+        assert_eq!(redact_url("postgres://app:s3cret@db/app"), "postgres://app:***@db/app");
+        assert_eq!(redact_url("logins.sqlite3"), "logins.sqlite3");
+    }
+}

@@ -1,0 +1,262 @@
+//! The per-request tracking handle and the trait that `#[derive(AuthTracking)]` implements.
+
+use std::future::Future;
+use std::sync::{Arc, Mutex};
+
+use crate::agent::UserAgentParser;
+use crate::context::RequestContext;
+use crate::error::Result;
+use crate::geo::GeoProvider;
+use crate::model::{Login, LoginId, Owner, RevokeReason};
+use crate::tracker::{RevokeScope, Tracker};
+
+/// The login making the current request, as stored in its session.
+#[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct CurrentLogin {
+    /// Login id.
+    pub id: LoginId,
+    /// Table the login row lives in.
+    pub table: String,
+}
+
+/// Tracking handle of one request: the tracker, the request's client context, its
+/// session and its current login.
+///
+/// The axum layer puts one into every request, and handlers extract it. Outside axum,
+/// build one with [`Tracking::new`]. Clones share the current login, so a login recorded
+/// through one clone is current for all of them.
+#[derive(Clone, Debug)]
+pub struct Tracking {
+    tracker: Tracker,
+    request: RequestContext,
+    #[cfg(feature = "axum")]
+    session: Option<tower_sessions::Session>,
+    current: Arc<Mutex<Option<CurrentLogin>>>,
+}
+
+impl Tracking {
+    /// Creates a handle for a request with no current login.
+    pub fn new(tracker: Tracker, request: RequestContext) -> Self {
+        Self {
+            tracker,
+            request,
+            #[cfg(feature = "axum")]
+            session: None,
+            current: Arc::default(),
+        }
+    }
+
+    /// Attaches the request's session, which session logins are bound to.
+    #[cfg(feature = "axum")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+    pub fn with_session(mut self, session: tower_sessions::Session) -> Self {
+        self.session = Some(session);
+        self
+    }
+
+    /// Sets the current login, for callers that authenticate requests themselves.
+    pub fn with_current(self, current: Option<CurrentLogin>) -> Self {
+        self.set_current(current);
+        self
+    }
+
+    /// Returns the tracker.
+    pub fn tracker(&self) -> &Tracker {
+        &self.tracker
+    }
+
+    /// Returns the request's client context.
+    pub fn request(&self) -> &RequestContext {
+        &self.request
+    }
+
+    /// Returns the request's session, if the session layer runs.
+    #[cfg(feature = "axum")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+    pub fn session(&self) -> Option<&tower_sessions::Session> {
+        self.session.as_ref()
+    }
+
+    /// Returns the login making this request, if it is authenticated by one.
+    pub fn current(&self) -> Option<CurrentLogin> {
+        self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// Returns the current login's id when it lives in `table`.
+    pub fn current_id_in(&self, table: &str) -> Option<LoginId> {
+        self.current()
+            .filter(|current| current.table == table)
+            .map(|current| current.id)
+    }
+
+    pub(crate) fn set_current(&self, current: Option<CurrentLogin>) {
+        *self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = current;
+    }
+}
+
+/// Login tracking for a user model, implemented by `#[derive(AuthTracking)]`.
+///
+/// The derive supplies the four required items from its attributes. The provided
+/// methods list and revoke the user's logins and record new ones. Each takes the
+/// request's [`Tracking`] handle, which knows the current login.
+///
+/// When the user type already has an inherent method with one of these names, method
+/// syntax picks the inherent one. Reach the tracking method with the trait path, for
+/// example `AuthTracking::logins(&user, &tracking)`.
+///
+/// # Example
+///
+/// ```no_run
+/// use auth_tracker::{AuthTracking, Tracking};
+///
+/// #[derive(AuthTracking)]
+/// #[auth_tracking(parser = uaparser)]
+/// struct User {
+///     id: i64,
+///     email: String,
+/// }
+///
+/// async fn sign_out_elsewhere(user: &User, tracking: &Tracking) -> auth_tracker::Result<()> {
+///     let revoked = user.logout_others(tracking).await?;
+///     println!("signed out of {revoked} other devices");
+///     Ok(())
+/// }
+/// ```
+pub trait AuthTracking {
+    /// Value of the `user_type` column for this model.
+    const USER_TYPE: &'static str;
+
+    /// Name of the logins table.
+    const LOGINS_TABLE: &'static str;
+
+    /// Returns the user's key as text, stored in `user_id`.
+    fn tracking_user_id(&self) -> String;
+
+    /// Returns the User-Agent parser for this model's logins.
+    fn user_agent_parser() -> &'static dyn UserAgentParser;
+
+    /// Returns the geolocation provider for this model's logins, if any.
+    fn ip_provider() -> Option<&'static dyn GeoProvider>;
+
+    /// Returns the owner of this user's logins.
+    fn tracking_owner(&self) -> Owner {
+        Owner {
+            user_type: Self::USER_TYPE.to_owned(),
+            user_id: self.tracking_user_id(),
+        }
+    }
+
+    /// Lists the user's active logins, most recent activity first, marking the current one.
+    fn logins(&self, tracking: &Tracking) -> impl Future<Output = Result<Vec<Login>>> + Send {
+        let owner = self.tracking_owner();
+        let tracking = tracking.clone();
+        async move {
+            let current = tracking.current_id_in(Self::LOGINS_TABLE);
+            tracking
+                .tracker()
+                .list_logins(Self::LOGINS_TABLE, &owner, current)
+                .await
+        }
+    }
+
+    /// Returns the login making the current request, or `None` when there is none
+    /// (an unauthenticated request, or another user's login).
+    fn current_login(
+        &self,
+        tracking: &Tracking,
+    ) -> impl Future<Output = Result<Option<Login>>> + Send {
+        let owner = self.tracking_owner();
+        let tracking = tracking.clone();
+        async move {
+            let Some(current) = tracking.current_id_in(Self::LOGINS_TABLE) else {
+                return Ok(None);
+            };
+            tracking
+                .tracker()
+                .find_active_login(Self::LOGINS_TABLE, &owner, current)
+                .await
+        }
+    }
+
+    /// Revokes one of the user's logins.
+    ///
+    /// Returns `true` when this call revoked it and `false` when it was already revoked.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::LoginNotFound`](crate::Error::LoginNotFound) when no login with that id
+    /// belongs to this user.
+    fn logout(&self, tracking: &Tracking, id: LoginId) -> impl Future<Output = Result<bool>> + Send {
+        let owner = self.tracking_owner();
+        let tracking = tracking.clone();
+        async move {
+            let reason = if tracking.current_id_in(Self::LOGINS_TABLE) == Some(id) {
+                RevokeReason::Logout
+            } else {
+                RevokeReason::Revoked
+            };
+            let revoked = tracking
+                .tracker()
+                .revoke(Self::LOGINS_TABLE, &owner, RevokeScope::One(id), reason)
+                .await?;
+            Ok(revoked > 0)
+        }
+    }
+
+    /// Revokes every login of the user, the current one included. Returns how many
+    /// logins this call revoked.
+    fn logout_all(&self, tracking: &Tracking) -> impl Future<Output = Result<u64>> + Send {
+        let owner = self.tracking_owner();
+        let tracking = tracking.clone();
+        async move {
+            tracking
+                .tracker()
+                .revoke(Self::LOGINS_TABLE, &owner, RevokeScope::All, RevokeReason::RevokedAll)
+                .await
+        }
+    }
+
+    /// Revokes every login of the user except the current one. Returns how many logins
+    /// this call revoked. Without a current login it revokes them all.
+    fn logout_others(&self, tracking: &Tracking) -> impl Future<Output = Result<u64>> + Send {
+        let owner = self.tracking_owner();
+        let tracking = tracking.clone();
+        async move {
+            let current = tracking.current_id_in(Self::LOGINS_TABLE);
+            tracking
+                .tracker()
+                .revoke(
+                    Self::LOGINS_TABLE,
+                    &owner,
+                    RevokeScope::AllExcept(current),
+                    RevokeReason::RevokedOthers,
+                )
+                .await
+        }
+    }
+
+    /// Records a session login for this user, right after the application authenticated
+    /// them: cycles the session id, stores the login id in the session and inserts the
+    /// row with the final session id. The new login becomes the current one.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::NoSession`](crate::Error::NoSession) without a session, and database or
+    /// session-store errors. Parsing and geolocation never fail the call.
+    #[cfg(feature = "axum")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+    fn record_session_login(&self, tracking: &Tracking) -> impl Future<Output = Result<Login>> + Send {
+        let owner = self.tracking_owner();
+        let tracking = tracking.clone();
+        async move {
+            let enrichment = crate::tracker::Enrichment {
+                parser: Self::user_agent_parser(),
+                ip_provider: Self::ip_provider(),
+            };
+            tracking
+                .tracker()
+                .record_session_login(Self::LOGINS_TABLE, owner, enrichment, &tracking)
+                .await
+        }
+    }
+}

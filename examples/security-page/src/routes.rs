@@ -1,0 +1,179 @@
+//! Route handlers of the demo's HTTP contract.
+
+use auth_tracker::{AuthTracking, Error as TrackerError, LoginId, Tracking};
+use axum::Json;
+use axum::extract::{Form, Path};
+use axum::http::{HeaderMap, StatusCode, header};
+use axum::response::{Html, IntoResponse, Redirect, Response};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::pages;
+use crate::users::{Credentials, User, Users};
+
+type AuthSession = axum_login::AuthSession<Users>;
+
+/// Fields of the sign-in form.
+#[derive(Deserialize)]
+pub(crate) struct LoginForm {
+    email: String,
+    password: String,
+    /// Accepted for forward compatibility: per-login remember-me cookies are not issued yet.
+    #[serde(default)]
+    #[allow(dead_code)]
+    remember: Option<String>,
+}
+
+/// Error of a handler, answered with 500 and logged.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum AppError {
+    /// The tracker failed.
+    #[error(transparent)]
+    Tracker(#[from] TrackerError),
+    /// axum-login failed.
+    #[error("authentication failed: {0}")]
+    Auth(#[from] axum_login::Error<Users>),
+}
+
+impl IntoResponse for AppError {
+    fn into_response(self) -> Response {
+        if matches!(self, Self::Tracker(TrackerError::LoginNotFound)) {
+            return (StatusCode::NOT_FOUND, "login not found").into_response();
+        }
+        tracing::error!(error = %self, "request failed");
+        (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+    }
+}
+
+/// The signed-in user, or the response that turns the request away.
+///
+/// Both axum-login's user and a tracked current login are required, so a session whose
+/// login was never recorded is not accepted either.
+fn signed_in(auth: &AuthSession, tracking: &Tracking, headers: &HeaderMap, api: bool) -> Result<(User, LoginId), Response> {
+    let current = tracking.current().map(|current| current.id);
+    match (auth.user.clone(), current) {
+        (Some(user), Some(current)) => Ok((user, current)),
+        _ if api || wants_json(headers) => {
+            Err((StatusCode::UNAUTHORIZED, Json(json!({ "error": "not signed in" }))).into_response())
+        }
+        _ => Err(Redirect::to("/login").into_response()),
+    }
+}
+
+fn wants_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::ACCEPT)
+        .and_then(|accept| accept.to_str().ok())
+        .is_some_and(|accept| accept.contains("application/json"))
+}
+
+/// `GET /login`
+pub(crate) async fn login_page(auth: AuthSession, tracking: Tracking) -> Response {
+    if auth.user.is_some() && tracking.current().is_some() {
+        return Redirect::to("/security").into_response();
+    }
+    Html(pages::login(None).into_string()).into_response()
+}
+
+/// `POST /login`
+pub(crate) async fn login(
+    mut auth: AuthSession,
+    tracking: Tracking,
+    Form(form): Form<LoginForm>,
+) -> Result<Response, AppError> {
+    let credentials = Credentials {
+        email: form.email,
+        password: form.password,
+    };
+    let Some(user) = auth.authenticate(credentials).await? else {
+        let page = pages::login(Some("Invalid email or password."));
+        return Ok((StatusCode::UNAUTHORIZED, Html(page.into_string())).into_response());
+    };
+
+    auth.login(&user).await?;
+    user.record_session_login(&tracking).await?;
+    Ok(Redirect::to("/security").into_response())
+}
+
+/// `POST /logout`
+pub(crate) async fn logout(mut auth: AuthSession, tracking: Tracking) -> Result<Response, AppError> {
+    if let (Some(user), Some(current)) = (auth.user.clone(), tracking.current()) {
+        user.logout(&tracking, current.id).await?;
+    }
+    auth.logout().await?;
+    Ok(Redirect::to("/login").into_response())
+}
+
+/// `GET /security`
+pub(crate) async fn security(auth: AuthSession, tracking: Tracking, headers: HeaderMap) -> Result<Response, AppError> {
+    let (user, _) = match signed_in(&auth, &tracking, &headers, false) {
+        Ok(signed_in) => signed_in,
+        Err(response) => return Ok(response),
+    };
+    let logins = user.logins(&tracking).await?;
+    Ok(Html(pages::security(&user, &logins).into_string()).into_response())
+}
+
+/// `GET /api/logins`
+pub(crate) async fn api_logins(auth: AuthSession, tracking: Tracking, headers: HeaderMap) -> Result<Response, AppError> {
+    let (user, _) = match signed_in(&auth, &tracking, &headers, true) {
+        Ok(signed_in) => signed_in,
+        Err(response) => return Ok(response),
+    };
+    let logins = user.logins(&tracking).await?;
+    Ok(Json(logins).into_response())
+}
+
+/// `POST /logins/{id}/revoke`
+pub(crate) async fn revoke_one(
+    mut auth: AuthSession,
+    tracking: Tracking,
+    headers: HeaderMap,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    let (user, current) = match signed_in(&auth, &tracking, &headers, false) {
+        Ok(signed_in) => signed_in,
+        Err(response) => return Ok(response),
+    };
+    // An id that is not a UUID cannot name any login, so it gets the same 404 as
+    // another user's id.
+    let Ok(id) = id.parse::<LoginId>() else {
+        return Ok((StatusCode::NOT_FOUND, "login not found").into_response());
+    };
+
+    let revoked = user.logout(&tracking, id).await?;
+    let signed_out = id == current;
+    if signed_out {
+        auth.logout().await?;
+    }
+    Ok(revoke_response(&headers, u64::from(revoked), signed_out))
+}
+
+/// `POST /logins/revoke-others`
+pub(crate) async fn revoke_others(auth: AuthSession, tracking: Tracking, headers: HeaderMap) -> Result<Response, AppError> {
+    let (user, _) = match signed_in(&auth, &tracking, &headers, false) {
+        Ok(signed_in) => signed_in,
+        Err(response) => return Ok(response),
+    };
+    let revoked = user.logout_others(&tracking).await?;
+    Ok(revoke_response(&headers, revoked, false))
+}
+
+/// `POST /logins/revoke-all`
+pub(crate) async fn revoke_all(mut auth: AuthSession, tracking: Tracking, headers: HeaderMap) -> Result<Response, AppError> {
+    let (user, _) = match signed_in(&auth, &tracking, &headers, false) {
+        Ok(signed_in) => signed_in,
+        Err(response) => return Ok(response),
+    };
+    let revoked = user.logout_all(&tracking).await?;
+    auth.logout().await?;
+    Ok(revoke_response(&headers, revoked, true))
+}
+
+fn revoke_response(headers: &HeaderMap, revoked: u64, signed_out: bool) -> Response {
+    if wants_json(headers) {
+        return Json(json!({ "revoked": revoked })).into_response();
+    }
+    let next = if signed_out { "/login" } else { "/security" };
+    Redirect::to(next).into_response()
+}
