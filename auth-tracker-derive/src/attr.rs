@@ -8,8 +8,8 @@ use std::collections::HashSet;
 use proc_macro2::{TokenStream, TokenTree};
 use quote::ToTokens;
 use syn::meta::ParseNestedMeta;
-use syn::parse::discouraged::Speculative;
 use syn::parse::ParseStream;
+use syn::parse::discouraged::Speculative;
 use syn::{Attribute, Ident, LitStr, Meta, Path, Token};
 
 use crate::ctxt::Ctxt;
@@ -100,9 +100,16 @@ pub(crate) struct Attrs {
     pub(crate) table: Option<LitStr>,
     pub(crate) parser: Option<Component>,
     pub(crate) ip_provider: Option<Component>,
+    /// Keys written by the user, including those whose value was malformed.
+    written: HashSet<&'static str>,
 }
 
 impl Attrs {
+    /// Returns whether the user wrote `key`, even with a malformed value.
+    pub(crate) fn is_written(&self, key: Key) -> bool {
+        self.written.contains(key.name)
+    }
+
     /// Returns the logins table name, `logins` by default.
     pub(crate) fn table(&self) -> String {
         match &self.table {
@@ -129,7 +136,6 @@ impl Attrs {
 /// Parses every `#[auth_tracking(...)]` in `attrs`, recording mistakes in `cx`.
 pub(crate) fn get(attrs: &[Attribute], cx: &Ctxt) -> Attrs {
     let mut parsed = Attrs::default();
-    let mut seen = HashSet::new();
     for attr in attrs.iter().filter(|attr| attr.path().is_ident(ATTRIBUTE)) {
         if !matches!(attr.meta, Meta::List(_)) {
             cx.error_spanned_by(
@@ -139,7 +145,7 @@ pub(crate) fn get(attrs: &[Attribute], cx: &Ctxt) -> Attrs {
             continue;
         }
         let result = attr.parse_nested_meta(|meta| {
-            parse_key(&meta, &mut parsed, &mut seen, cx);
+            parse_key(&meta, &mut parsed, cx);
             Ok(())
         });
         // Only a key that is not a path ends up here, which leaves the rest of this
@@ -151,12 +157,7 @@ pub(crate) fn get(attrs: &[Attribute], cx: &Ctxt) -> Attrs {
     parsed
 }
 
-fn parse_key(
-    meta: &ParseNestedMeta<'_>,
-    parsed: &mut Attrs,
-    seen: &mut HashSet<&'static str>,
-    cx: &Ctxt,
-) {
+fn parse_key(meta: &ParseNestedMeta<'_>, parsed: &mut Attrs, cx: &Ctxt) {
     let Some(key) = KEYS.iter().find(|key| meta.path.is_ident(key.name)) else {
         let names: Vec<String> = KEYS.iter().map(|key| format!("`{}`", key.name)).collect();
         cx.error_spanned_by(
@@ -170,7 +171,7 @@ fn parse_key(
         skip_value(meta.input);
         return;
     };
-    if !seen.insert(key.name) {
+    if !parsed.written.insert(key.name) {
         cx.error_spanned_by(
             &meta.path,
             format!(
@@ -238,11 +239,11 @@ fn parse_value<T>(
         return None;
     };
     let fork = input.fork();
-    if let Ok(value) = parse(&fork) {
-        if fork.is_empty() || fork.peek(Token![,]) {
-            input.advance_to(&fork);
-            return Some(value);
-        }
+    if let Ok(value) = parse(&fork)
+        && (fork.is_empty() || fork.peek(Token![,]))
+    {
+        input.advance_to(&fork);
+        return Some(value);
     }
     let tokens = skip_value(input);
     let message = format!(

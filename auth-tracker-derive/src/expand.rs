@@ -2,8 +2,8 @@
 
 use proc_macro2::TokenStream;
 use quote::{format_ident, quote, quote_spanned};
-use syn::spanned::Spanned;
 use syn::DeriveInput;
+use syn::spanned::Spanned;
 
 use crate::ast::{Field, Input};
 use crate::attr::Component;
@@ -39,28 +39,46 @@ fn impl_struct(input: &Input<'_>, id_field: &Field<'_>) -> TokenStream {
 
     let id_member = id_field.ident;
     let id_ty = id_field.ty;
-    // Spanned at the field type, so a key type without `Display` is reported there.
-    let id_check = quote_spanned! {id_ty.span()=>
+    // Spanned at the field type, so a key type without `Display` is reported there. The
+    // conversion goes through a helper bounded by the same trait, so that rustc reports
+    // the missing impl once instead of again for `ToString` at the derive.
+    let user_id = quote_spanned! {id_ty.span()=>
         ::auth_tracker::__private::assert_user_key::<#id_ty>();
+        __auth_tracking_user_key_to_string::<#id_ty>(&self.#id_member)
     };
 
     let parser = match input.attrs.parser() {
         Component::Builtin(builtin) => {
             let private_fn = format_ident!(
                 "{}",
-                builtin.private_fn.expect("every built-in parser has a function")
+                builtin
+                    .private_fn
+                    .expect("every built-in parser has a function")
             );
             quote!(::auth_tracker::__private::#private_fn())
         }
         Component::Type(ty) => {
+            // Spanned at the type for the same reason as the key check, with the
+            // coercion to `dyn UserAgentParser` inside a helper bounded like the check.
             let check = quote_spanned! {ty.span()=>
                 ::auth_tracker::__private::assert_parser::<#ty>();
             };
+            let get = quote_spanned! {ty.span()=>
+                __auth_tracking_parser::<#ty>(&__AUTH_TRACKING_PARSER)
+            };
             quote! {
-                #check
+                fn __auth_tracking_parser<T>(
+                    cell: &'static ::std::sync::OnceLock<T>,
+                ) -> &'static dyn ::auth_tracker::UserAgentParser
+                where
+                    T: ::auth_tracker::UserAgentParser + ::core::default::Default,
+                {
+                    cell.get_or_init(::core::default::Default::default)
+                }
                 static __AUTH_TRACKING_PARSER: ::std::sync::OnceLock<#ty> =
                     ::std::sync::OnceLock::new();
-                __AUTH_TRACKING_PARSER.get_or_init(::core::default::Default::default)
+                #check
+                #get
             }
         }
     };
@@ -77,13 +95,22 @@ fn impl_struct(input: &Input<'_>, id_field: &Field<'_>) -> TokenStream {
             let check = quote_spanned! {ty.span()=>
                 ::auth_tracker::__private::assert_ip_provider::<#ty>();
             };
+            let get = quote_spanned! {ty.span()=>
+                __auth_tracking_ip_provider::<#ty>(&__AUTH_TRACKING_IP_PROVIDER)
+            };
             quote! {
-                #check
+                fn __auth_tracking_ip_provider<T>(
+                    cell: &'static ::std::sync::OnceLock<T>,
+                ) -> &'static dyn ::auth_tracker::GeoProvider
+                where
+                    T: ::auth_tracker::GeoProvider + ::core::default::Default,
+                {
+                    cell.get_or_init(::core::default::Default::default)
+                }
                 static __AUTH_TRACKING_IP_PROVIDER: ::std::sync::OnceLock<#ty> =
                     ::std::sync::OnceLock::new();
-                ::core::option::Option::Some(
-                    __AUTH_TRACKING_IP_PROVIDER.get_or_init(::core::default::Default::default),
-                )
+                #check
+                ::core::option::Option::Some(#get)
             }
         }
     };
@@ -96,8 +123,13 @@ fn impl_struct(input: &Input<'_>, id_field: &Field<'_>) -> TokenStream {
             const LOGINS_TABLE: &'static str = #table;
 
             fn tracking_user_id(&self) -> ::std::string::String {
-                #id_check
-                ::std::string::ToString::to_string(&self.#id_member)
+                fn __auth_tracking_user_key_to_string<T>(key: &T) -> ::std::string::String
+                where
+                    T: ::auth_tracker::__private::UserKey + ?::core::marker::Sized,
+                {
+                    ::std::string::ToString::to_string(key)
+                }
+                #user_id
             }
 
             fn user_agent_parser() -> &'static dyn ::auth_tracker::UserAgentParser {

@@ -13,7 +13,7 @@ mod tests;
 mod valid;
 
 use proc_macro::TokenStream;
-use syn::{parse_macro_input, DeriveInput};
+use syn::{DeriveInput, parse_macro_input};
 
 /// Derives `auth_tracker::AuthTracking` for a user model, so that its logins can be
 /// recorded, listed and revoked.
@@ -46,9 +46,9 @@ use syn::{parse_macro_input, DeriveInput};
 /// - `id = field_name`: the field holding the user's key, written as an identifier.
 ///   Default: `id`. Its type must implement [`Display`](std::fmt::Display), as
 ///   integers, `uuid::Uuid` and `String` do. The text form is stored in `user_id`.
-/// - `user_type = "Name"`: the value stored in the `user_type` column, which tells
-///   several user models apart in one table. A non-empty string literal. Default: the
-///   struct's name.
+/// - `user_type = "Name"`: the value stored in the `user_type` column, which
+///   distinguishes user models that share one table. A non-empty string literal.
+///   Default: the struct's name.
 /// - `table = "logins"`: the name of the logins table. A string literal holding a
 ///   plain SQL identifier of 1 to 63 ASCII letters, digits or underscores, not
 ///   starting with a digit. Default: `"logins"`.

@@ -6,7 +6,8 @@ use crate::ast::{Input, Shape};
 use crate::attr;
 use crate::ctxt::Ctxt;
 
-/// Longest identifier PostgreSQL keeps without truncating it, in bytes.
+/// Maximum identifier length in bytes that PostgreSQL keeps whole. It truncates longer
+/// names to this length, because its default `NAMEDATALEN` is 64.
 const MAX_TABLE_NAME_LEN: usize = 63;
 
 /// Records every rule that `input` breaks in `cx`.
@@ -18,8 +19,8 @@ pub(crate) fn validate(input: &Input<'_>, cx: &Ctxt) {
     check_table(input, cx);
 }
 
-/// The derive needs a struct with named fields, because the user's key is read from a
-/// named field.
+/// Checks that the derive is on a struct with named fields, because the user's key is
+/// read from a named field.
 fn check_shape(input: &Input<'_>, cx: &Ctxt) {
     let what = match input.shape {
         Shape::Named(_) => return,
@@ -28,9 +29,8 @@ fn check_shape(input: &Input<'_>, cx: &Ctxt) {
         Shape::Enum(_) => "an enum",
         Shape::Union(_) => "a union",
     };
-    let message = format!(
-        "`AuthTracking` cannot be derived for {what}, only for a struct with named fields"
-    );
+    let message =
+        format!("`AuthTracking` cannot be derived for {what}, only for a struct with named fields");
     match input.shape {
         Shape::Enum(token) => cx.error_spanned_by(token, message),
         Shape::Union(token) => cx.error_spanned_by(token, message),
@@ -38,7 +38,8 @@ fn check_shape(input: &Input<'_>, cx: &Ctxt) {
     }
 }
 
-/// `#[auth_tracking(...)]` is a container attribute, and a field is chosen with `id`.
+/// Rejects `#[auth_tracking(...)]` on fields, because it is a container attribute and
+/// the id field is chosen with `id`.
 fn check_field_attrs(input: &Input<'_>, cx: &Ctxt) {
     let Shape::Named(fields) = &input.shape else {
         return;
@@ -56,12 +57,15 @@ fn check_field_attrs(input: &Input<'_>, cx: &Ctxt) {
     }
 }
 
-/// The id field, `id` unless set with `id = ...`, must exist.
+/// Checks that the id field, `id` unless set with `id = ...`, exists.
 fn check_id_field(input: &Input<'_>, cx: &Ctxt) {
     let Shape::Named(fields) = &input.shape else {
         return;
     };
-    if input.id_field().is_some() {
+    // A malformed `id` value was reported already, and the default `id` is not what the
+    // user meant.
+    if input.id_field().is_some() || (input.attrs.id.is_none() && input.attrs.is_written(attr::ID))
+    {
         return;
     }
     let names: Vec<String> = fields
@@ -76,7 +80,11 @@ fn check_id_field(input: &Input<'_>, cx: &Ctxt) {
     match &input.attrs.id {
         Some(id) => cx.error_spanned_by(
             id,
-            format!("`{}` has no field `{}`, {found}", input.ident, input.id_name()),
+            format!(
+                "`{}` has no field `{}`, {found}",
+                input.ident,
+                input.id_name()
+            ),
         ),
         None => cx.error_spanned_by(
             input.ident,
@@ -89,34 +97,34 @@ fn check_id_field(input: &Input<'_>, cx: &Ctxt) {
     }
 }
 
-/// `user_type` is stored in every login row to tell user models apart, so it must not
-/// be empty.
+/// Rejects an empty `user_type`, because it is stored in every login row to distinguish
+/// user models.
 fn check_user_type(input: &Input<'_>, cx: &Ctxt) {
-    if let Some(user_type) = &input.attrs.user_type {
-        if user_type.value().is_empty() {
-            cx.error_spanned_by(
-                user_type,
-                format!(
-                    "`user_type` must not be empty\nexpected `{}`",
-                    attr::USER_TYPE.form
-                ),
-            );
-        }
+    if let Some(user_type) = &input.attrs.user_type
+        && user_type.value().is_empty()
+    {
+        cx.error_spanned_by(
+            user_type,
+            format!(
+                "`user_type` must not be empty\nexpected `{}`",
+                attr::USER_TYPE.form
+            ),
+        );
     }
 }
 
-/// The table name ends up in SQL text, so it must be a plain identifier that needs no
-/// quoting or escaping.
+/// Checks that the table name is a plain identifier, because it ends up in SQL text
+/// and must need no quoting or escaping.
 fn check_table(input: &Input<'_>, cx: &Ctxt) {
-    if let Some(table) = &input.attrs.table {
-        if let Some(problem) = table_name_problem(&table.value()) {
-            cx.error_spanned_by(
-                table,
-                format!(
-                    "invalid table name, {problem}\nexpected 1 to {MAX_TABLE_NAME_LEN} ASCII letters, digits or underscores, not starting with a digit"
-                ),
-            );
-        }
+    if let Some(table) = &input.attrs.table
+        && let Some(problem) = table_name_problem(&table.value())
+    {
+        cx.error_spanned_by(
+            table,
+            format!(
+                "invalid table name, {problem}\nexpected 1 to {MAX_TABLE_NAME_LEN} ASCII letters, digits or underscores, not starting with a digit"
+            ),
+        );
     }
 }
 
@@ -146,7 +154,14 @@ mod tests {
 
     #[test]
     fn table_name_accepts_identifiers() {
-        for name in ["logins", "a", "_x", "user_logins_2", "Logins", &"a".repeat(63)] {
+        for name in [
+            "logins",
+            "a",
+            "_x",
+            "user_logins_2",
+            "Logins",
+            &"a".repeat(63),
+        ] {
             assert_eq!(table_name_problem(name), None, "{name}");
         }
     }
@@ -163,7 +178,11 @@ mod tests {
             ("2fa_logins", "`2fa_logins` starts with a digit"),
         ];
         for (name, expected) in cases {
-            assert_eq!(table_name_problem(name).as_deref(), Some(expected), "{name}");
+            assert_eq!(
+                table_name_problem(name).as_deref(),
+                Some(expected),
+                "{name}"
+            );
         }
     }
 

@@ -97,7 +97,10 @@ fn custom_table_and_user_type() {
 #[test]
 fn user_id_from_integer_key() {
     assert_eq!(IntUser { id: -42 }.tracking_user_id(), "-42");
-    assert_eq!(IntUser { id: i64::MAX }.tracking_user_id(), "9223372036854775807");
+    assert_eq!(
+        IntUser { id: i64::MAX }.tracking_user_id(),
+        "9223372036854775807"
+    );
 }
 
 #[test]
@@ -180,6 +183,6 @@ fn custom_ip_provider_is_created_once() {
     };
     let location = result
         .expect("the lookup succeeds")
-        .expect("the provider knows every address");
+        .expect("the provider locates every address");
     assert_eq!(location.country_code.as_deref(), Some("NZ"));
 }

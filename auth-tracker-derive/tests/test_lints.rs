@@ -73,7 +73,9 @@ fn generic_user_items() {
 
 #[test]
 fn macro_user_items() {
-    let user = MacroUser { account: "ada".to_owned() };
+    let user = MacroUser {
+        account: "ada".to_owned(),
+    };
     assert_eq!(user.tracking_user_id(), "ada");
     assert_eq!(MacroUser::USER_TYPE, "MacroUser");
     assert_eq!(MacroUser::LOGINS_TABLE, "macro_logins");

@@ -38,6 +38,7 @@ use http::request::Parts;
 use tower::{Layer, Service};
 use tower_sessions::Session;
 
+use crate::agent::ClientHints;
 use crate::context::RequestContext;
 use crate::tracker::{SESSION_KEY, Tracker};
 use crate::tracking::{CurrentLogin, Tracking};
@@ -83,7 +84,10 @@ impl TrackingLayer {
     /// Runs `hook` on the request's extensions when its login turns out revoked, after
     /// the session was flushed. Use it to sign the request out of an authentication
     /// layer that already loaded the user.
-    pub fn on_revoked(mut self, hook: impl Fn(&mut http::Extensions) + Send + Sync + 'static) -> Self {
+    pub fn on_revoked(
+        mut self,
+        hook: impl Fn(&mut http::Extensions) + Send + Sync + 'static,
+    ) -> Self {
         self.on_revoked = Some(Arc::new(hook));
         self
     }
@@ -125,7 +129,9 @@ pub struct TrackingService<S> {
 
 impl<S> fmt::Debug for TrackingService<S> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("TrackingService").field("layer", &self.layer).finish_non_exhaustive()
+        f.debug_struct("TrackingService")
+            .field("layer", &self.layer)
+            .finish_non_exhaustive()
     }
 }
 
@@ -170,7 +176,11 @@ where
                     }
                     Err(error) => {
                         tracing::error!(%error, "login check failed");
-                        return Ok((StatusCode::SERVICE_UNAVAILABLE, "login check failed, try again").into_response());
+                        return Ok((
+                            StatusCode::SERVICE_UNAVAILABLE,
+                            "login check failed, try again",
+                        )
+                            .into_response());
                     }
                 }
             }
@@ -199,7 +209,7 @@ async fn check_session(tracker: &Tracker, session: &Session) -> crate::Result<Se
         }
     };
     let session_id = session.id().map(|id| id.to_string());
-    match tracker.authenticate_session(&current, session_id).await {
+    match tracker.check_login(&current, session_id).await {
         Ok(Some(_)) => Ok(SessionCheck::Active(current)),
         Ok(None) | Err(crate::Error::InvalidTableName(_)) => Ok(SessionCheck::Ended(current)),
         Err(error) => Err(error),
@@ -211,12 +221,20 @@ fn request_context(request: &Request) -> RequestContext {
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(address)| address.ip());
-    let user_agent = request
-        .headers()
-        .get(http::header::USER_AGENT)
-        .and_then(|value| value.to_str().ok())
-        .map(str::to_owned);
-    RequestContext::new(ip, user_agent)
+    let header = |name: &str| {
+        request
+            .headers()
+            .get(name)
+            .and_then(|value| value.to_str().ok())
+    };
+    let user_agent = header("user-agent").map(str::to_owned);
+    let client_hints = ClientHints::from_headers(
+        header("sec-ch-ua-mobile"),
+        header("sec-ch-ua-platform"),
+        header("sec-ch-ua-model"),
+    )
+    .with_platform_version(header("sec-ch-ua-platform-version"));
+    RequestContext::new(ip, user_agent).with_client_hints(client_hints)
 }
 
 /// Rejection of the [`Tracking`] extractor when [`TrackingLayer`] is not installed.

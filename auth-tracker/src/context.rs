@@ -2,13 +2,17 @@
 
 use std::net::IpAddr;
 
-/// Client context of one request: its IP address and `User-Agent` header.
+use crate::agent::ClientHints;
+
+/// Client context of one request: its IP address, `User-Agent` header and Client Hints.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct RequestContext {
     /// Client IP address. IPv4-mapped IPv6 addresses are normalised to IPv4 on entry.
     pub ip: Option<IpAddr>,
     /// `User-Agent` header, if the request sent one as valid text.
     pub user_agent: Option<String>,
+    /// `Sec-CH-UA-*` headers, which refine the device type and platform.
+    pub client_hints: ClientHints,
 }
 
 impl RequestContext {
@@ -17,7 +21,14 @@ impl RequestContext {
         Self {
             ip: ip.map(normalize_ip),
             user_agent,
+            client_hints: ClientHints::default(),
         }
+    }
+
+    /// Sets the Client Hints the request carried.
+    pub fn with_client_hints(mut self, client_hints: ClientHints) -> Self {
+        self.client_hints = client_hints;
+        self
     }
 }
 

@@ -68,6 +68,10 @@ pub type LocateFuture<'a> =
 ///     }
 /// }
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a geolocation provider",
+    note = "implement `auth_tracker::GeoProvider` for it, or use `ip_provider = none`"
+)]
 pub trait GeoProvider: Send + Sync + 'static {
     /// Looks up one address.
     fn locate(&self, ip: IpAddr) -> LocateFuture<'_>;

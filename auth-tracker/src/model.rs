@@ -221,8 +221,9 @@ impl Login {
         if self.expires_at.is_some_and(|expires_at| expires_at <= now) {
             return false;
         }
-        let idle_expired = idle_timeout
-            .is_some_and(|idle| self.kind == LoginKind::Session && self.last_activity_at + idle <= now);
+        let idle_expired = idle_timeout.is_some_and(|idle| {
+            self.kind == LoginKind::Session && self.last_activity_at + idle <= now
+        });
         !idle_expired
     }
 }
@@ -264,7 +265,10 @@ mod tests {
     #[test]
     fn location_joins_known_parts() {
         let full = login_at(Some("London"), Some("England"), Some("United Kingdom"));
-        assert_eq!(full.location().as_deref(), Some("London, England, United Kingdom"));
+        assert_eq!(
+            full.location().as_deref(),
+            Some("London, England, United Kingdom")
+        );
 
         let country_only = login_at(None, None, Some("France"));
         assert_eq!(country_only.location().as_deref(), Some("France"));
@@ -281,8 +285,17 @@ mod tests {
         let login = login_at(None, None, None);
         let json = serde_json::to_value(&login).unwrap();
         let object = json.as_object().unwrap();
-        for hidden in ["session_id", "token_hash", "remember_selector", "user_id", "user_agent"] {
-            assert!(!object.contains_key(hidden), "{hidden} must not be serialized");
+        for hidden in [
+            "session_id",
+            "token_hash",
+            "remember_selector",
+            "user_id",
+            "user_agent",
+        ] {
+            assert!(
+                !object.contains_key(hidden),
+                "{hidden} must not be serialized"
+            );
         }
         assert!(object.contains_key("is_current"));
         assert!(object.contains_key("last_activity_at"));

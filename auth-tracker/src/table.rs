@@ -32,8 +32,19 @@ mod tests {
     #[test]
     fn table_name_rejects_everything_else() {
         let long = "a".repeat(64);
-        for name in ["", "2logins", "logins; DROP TABLE users", "my-logins", "lögins", "a.b", &long] {
-            assert!(validate_table_name(name).is_err(), "{name:?} should be rejected");
+        for name in [
+            "",
+            "2logins",
+            "logins; DROP TABLE users",
+            "my-logins",
+            "lögins",
+            "a.b",
+            &long,
+        ] {
+            assert!(
+                validate_table_name(name).is_err(),
+                "{name:?} should be rejected"
+            );
         }
     }
 }

@@ -45,7 +45,7 @@ impl Default for TrackerConfig {
     }
 }
 
-/// Which of a user's logins a revoke reaches.
+/// Set of a user's logins that a revoke reaches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum RevokeScope {
     /// One login, by id.
@@ -56,7 +56,7 @@ pub enum RevokeScope {
     All,
 }
 
-/// How a model's logins are enriched: its User-Agent parser and geolocation provider.
+/// Enrichment settings of a user model: its User-Agent parser and geolocation provider.
 #[derive(Clone, Copy)]
 pub struct Enrichment {
     /// User-Agent parser.
@@ -74,6 +74,7 @@ impl fmt::Debug for Enrichment {
 }
 
 /// Session-store key under which the current login is kept.
+#[cfg(feature = "axum")]
 pub(crate) const SESSION_KEY: &str = "auth_tracker.login";
 
 /// Records, lists and revokes logins. Cheap to clone: clones share the pool.
@@ -98,6 +99,7 @@ impl fmt::Debug for Tracker {
 }
 
 impl Tracker {
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     fn from_store(store: Arc<dyn LoginStore>) -> Self {
         Self {
             store,
@@ -248,7 +250,9 @@ impl Tracker {
         let rows = self
             .blocking(move |store| store.list_active(&table, &owner, now.naive_utc(), idle_cutoff))
             .await?;
-        rows.into_iter().map(|row| row.into_login(current)).collect()
+        rows.into_iter()
+            .map(|row| row.into_login(current))
+            .collect()
     }
 
     /// Finds one of an owner's logins if it is active.
@@ -379,26 +383,81 @@ impl Tracker {
         session.save().await?;
         let session_id = session.id().map(|session_id| session_id.to_string());
 
-        let now = now_utc();
-        let row = self.new_row(id, owner, crate::LoginKind::Session, session_id, enrichment, tracking.request(), now);
-        let insert_table = table.clone();
-        let inserted = self
-            .blocking(move |store| store.insert(&insert_table, &row))
+        let recorded = self
+            .insert_login(
+                &table,
+                id,
+                owner,
+                session_id,
+                enrichment,
+                tracking.request(),
+            )
             .await;
-        if let Err(error) = inserted {
+        if recorded.is_err() {
             if let Err(remove_error) = session.remove_value(SESSION_KEY).await {
                 tracing::warn!(error = %remove_error, "failed to unbind a login that was not recorded");
             }
-            return Err(error);
+        } else {
+            tracking.set_current(Some(current));
         }
+        recorded
+    }
 
-        tracking.set_current(Some(current));
-        if let (Some(provider), Some(ip)) = (enrichment.ip_provider, tracking.request().ip) {
-            self.spawn_geolocation(table.clone(), id, ip, provider);
+    /// Records a session login bound to `session_id`, for frameworks other than axum.
+    ///
+    /// The caller must already have cycled the session id, must store the returned
+    /// login's id in the session, and must call [`Tracker::check_login`] on each request.
+    /// With axum, [`AuthTracking::record_session_login`](crate::AuthTracking::record_session_login)
+    /// does all of it.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::InvalidTableName`] or a database error. Enrichment never fails the call.
+    #[tracing::instrument(level = "debug", skip_all, fields(user.id = %owner.user_id, login.id), err)]
+    pub async fn record_login(
+        &self,
+        table: &str,
+        owner: Owner,
+        session_id: Option<String>,
+        enrichment: Enrichment,
+        request: &crate::RequestContext,
+    ) -> Result<Login> {
+        let table = validate_table_name(table)?.to_owned();
+        let id = LoginId::new();
+        tracing::Span::current().record("login.id", tracing::field::display(id));
+        self.insert_login(&table, id, owner, session_id, enrichment, request)
+            .await
+    }
+
+    async fn insert_login(
+        &self,
+        table: &str,
+        id: LoginId,
+        owner: Owner,
+        session_id: Option<String>,
+        enrichment: Enrichment,
+        request: &crate::RequestContext,
+    ) -> Result<Login> {
+        let now = now_utc();
+        let row = self.new_row(
+            id,
+            owner,
+            crate::LoginKind::Session,
+            session_id,
+            enrichment,
+            request,
+            now,
+        );
+        let insert_table = table.to_owned();
+        self.blocking(move |store| store.insert(&insert_table, &row))
+            .await?;
+
+        if let (Some(provider), Some(ip)) = (enrichment.ip_provider, request.ip) {
+            self.spawn_geolocation(table.to_owned(), id, ip, provider);
         }
-        tracing::info!("recorded a session login");
+        tracing::info!(login.id = %id, "recorded a session login");
 
-        self.find_login(&table, id, Some(id))
+        self.find_login(table, id, Some(id))
             .await?
             .ok_or(Error::LoginNotFound)
     }
@@ -414,13 +473,16 @@ impl Tracker {
         request: &crate::RequestContext,
         now: DateTime<Utc>,
     ) -> crate::store::NewLogin {
-        let user_agent = request
-            .user_agent
-            .as_deref()
-            .map(|agent| truncate_on_char_boundary(agent, self.config.max_user_agent_bytes).to_owned());
+        let user_agent = request.user_agent.as_deref().map(|agent| {
+            truncate_on_char_boundary(agent, self.config.max_user_agent_bytes).to_owned()
+        });
         let parsed = user_agent
             .as_deref()
-            .map(|agent| enrichment.parser.parse(agent))
+            .map(|agent| {
+                enrichment
+                    .parser
+                    .parse_with_hints(agent, &request.client_hints)
+            })
             .unwrap_or_default();
         let expires_at = self
             .config
@@ -437,7 +499,9 @@ impl Tracker {
             user_agent,
             ip_address: request.ip.map(|ip| ip.to_string()),
             device: parsed.device.clone(),
-            device_type: parsed.device_type.map(|device_type| device_type.as_str().to_owned()),
+            device_type: parsed
+                .device_type
+                .map(|device_type| device_type.as_str().to_owned()),
             platform: parsed.platform.clone(),
             platform_version: parsed.platform_version.clone(),
             browser: parsed.browser.clone(),
@@ -449,7 +513,13 @@ impl Tracker {
 
     /// Looks up a login's location off the request path and stores it when it returns.
     /// Non-public addresses are never sent to the provider.
-    fn spawn_geolocation(&self, table: String, id: LoginId, ip: IpAddr, provider: &'static dyn GeoProvider) {
+    fn spawn_geolocation(
+        &self,
+        table: String,
+        id: LoginId,
+        ip: IpAddr,
+        provider: &'static dyn GeoProvider,
+    ) {
         if !is_public_ip(ip) {
             return;
         }
@@ -479,8 +549,14 @@ impl Tracker {
 
     /// Checks the login behind a session on a request: returns it when it is active,
     /// after moving its activity time and session id forward if they are stale, and
-    /// `None` when it is revoked, expired or gone.
-    pub(crate) async fn authenticate_session(
+    /// `None` when it is revoked, expired or gone. [`TrackingLayer`](crate::axum::TrackingLayer)
+    /// calls it on every request; other frameworks call it from their middleware.
+    ///
+    /// # Errors
+    ///
+    /// Database errors. Callers should return an error response for them instead of
+    /// letting the request through unchecked.
+    pub async fn check_login(
         &self,
         current: &crate::CurrentLogin,
         session_id: Option<String>,
@@ -488,7 +564,10 @@ impl Tracker {
         let table = validate_table_name(&current.table)?.to_owned();
         let id = current.id;
         let find_table = table.clone();
-        let Some(row) = self.blocking(move |store| store.find(&find_table, id)).await? else {
+        let Some(row) = self
+            .blocking(move |store| store.find(&find_table, id))
+            .await?
+        else {
             return Ok(None);
         };
         // The row keeps a copy of the session id, so a mismatch is repaired here. It
@@ -500,11 +579,18 @@ impl Tracker {
             return Ok(None);
         }
 
-        let interval = chrono::Duration::from_std(self.config.activity_interval).unwrap_or_default();
+        let interval =
+            chrono::Duration::from_std(self.config.activity_interval).unwrap_or_default();
         let stale_before = now - interval;
         if login.last_activity_at < stale_before || session_moved {
             self.blocking(move |store| {
-                store.touch(&table, id, now.naive_utc(), stale_before.naive_utc(), session_id.as_deref())
+                store.touch(
+                    &table,
+                    id,
+                    now.naive_utc(),
+                    stale_before.naive_utc(),
+                    session_id.as_deref(),
+                )
             })
             .await?;
         }
@@ -523,7 +609,9 @@ impl Tracker {
         self.config
             .idle_timeout
             .and_then(|idle| chrono::Duration::from_std(idle).ok())
-            .map_or(DateTime::UNIX_EPOCH.naive_utc(), |idle| (now - idle).naive_utc())
+            .map_or(DateTime::UNIX_EPOCH.naive_utc(), |idle| {
+                (now - idle).naive_utc()
+            })
     }
 
     async fn blocking<T, F>(&self, task: F) -> Result<T>
@@ -566,7 +654,12 @@ pub(crate) fn is_public_ip(ip: IpAddr) -> bool {
             let unique_local = (first & 0xfe00) == 0xfc00;
             let link_local = (first & 0xffc0) == 0xfe80;
             let documentation = first == 0x2001 && v6.segments()[1] == 0x0db8;
-            !(v6.is_loopback() || v6.is_unspecified() || v6.is_multicast() || unique_local || link_local || documentation)
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || unique_local
+                || link_local
+                || documentation)
         }
     }
 }
@@ -589,17 +682,41 @@ mod tests {
 
     #[test]
     fn public_ip_excludes_private_ranges() {
-        for private in ["10.1.2.3", "192.168.0.1", "172.16.0.1", "127.0.0.1", "169.254.1.1", "100.64.0.1", "0.0.0.0", "::1", "fe80::1", "fd00::1", "2001:db8::1", "::ffff:192.168.1.1"] {
-            assert!(!is_public_ip(private.parse().unwrap()), "{private} is not public");
+        for private in [
+            "10.1.2.3",
+            "192.168.0.1",
+            "172.16.0.1",
+            "127.0.0.1",
+            "169.254.1.1",
+            "100.64.0.1",
+            "0.0.0.0",
+            "::1",
+            "fe80::1",
+            "fd00::1",
+            "2001:db8::1",
+            "::ffff:192.168.1.1",
+        ] {
+            assert!(
+                !is_public_ip(private.parse().unwrap()),
+                "{private} is not public"
+            );
         }
-        for public in ["81.2.69.160", "8.8.8.8", "2a00:1450:4009::1", "::ffff:81.2.69.160"] {
+        for public in [
+            "81.2.69.160",
+            "8.8.8.8",
+            "2a00:1450:4009::1",
+            "::ffff:81.2.69.160",
+        ] {
             assert!(is_public_ip(public.parse().unwrap()), "{public} is public");
         }
     }
 
     #[test]
     fn redact_url_hides_password() {
-        assert_eq!(redact_url("postgres://app:s3cret@db/app"), "postgres://app:***@db/app");
+        assert_eq!(
+            redact_url("postgres://app:s3cret@db/app"),
+            "postgres://app:***@db/app"
+        );
         assert_eq!(redact_url("logins.sqlite3"), "logins.sqlite3");
     }
 }

@@ -79,7 +79,10 @@ impl Tracking {
 
     /// Returns the login making this request, if it is authenticated by one.
     pub fn current(&self) -> Option<CurrentLogin> {
-        self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+        self.current
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .clone()
     }
 
     /// Returns the current login's id when it lives in `table`.
@@ -90,7 +93,10 @@ impl Tracking {
     }
 
     pub(crate) fn set_current(&self, current: Option<CurrentLogin>) {
-        *self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = current;
+        *self
+            .current
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = current;
     }
 }
 
@@ -186,7 +192,11 @@ pub trait AuthTracking {
     ///
     /// [`Error::LoginNotFound`](crate::Error::LoginNotFound) when no login with that id
     /// belongs to this user.
-    fn logout(&self, tracking: &Tracking, id: LoginId) -> impl Future<Output = Result<bool>> + Send {
+    fn logout(
+        &self,
+        tracking: &Tracking,
+        id: LoginId,
+    ) -> impl Future<Output = Result<bool>> + Send {
         let owner = self.tracking_owner();
         let tracking = tracking.clone();
         async move {
@@ -211,7 +221,12 @@ pub trait AuthTracking {
         async move {
             tracking
                 .tracker()
-                .revoke(Self::LOGINS_TABLE, &owner, RevokeScope::All, RevokeReason::RevokedAll)
+                .revoke(
+                    Self::LOGINS_TABLE,
+                    &owner,
+                    RevokeScope::All,
+                    RevokeReason::RevokedAll,
+                )
                 .await
         }
     }
@@ -245,7 +260,10 @@ pub trait AuthTracking {
     /// session-store errors. Parsing and geolocation never fail the call.
     #[cfg(feature = "axum")]
     #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
-    fn record_session_login(&self, tracking: &Tracking) -> impl Future<Output = Result<Login>> + Send {
+    fn record_session_login(
+        &self,
+        tracking: &Tracking,
+    ) -> impl Future<Output = Result<Login>> + Send {
         let owner = self.tracking_owner();
         let tracking = tracking.clone();
         async move {

@@ -2,7 +2,7 @@
 //!
 //! Set `AUTH_TRACKER_DEVICE_FIXTURES` to a folder of `*.jsonl` files with one
 //! `{"user_agent": "...", "device_type": "..."}` object per line. A `device_type` of
-//! `not-mobile` accepts any answer other than `phone` and `tablet`. The test prints the
+//! `not-mobile` accepts any result other than `phone` and `tablet`. The test prints the
 //! accuracy of each file and the most frequent misses, and is skipped when the variable
 //! is unset.
 #![cfg(feature = "uaparser")]
@@ -90,7 +90,7 @@ fn device_type_accuracy_per_set() {
         let name = file.file_name().unwrap_or_default().to_string_lossy();
         println!("{name}: {correct}/{total} correct, accuracy {accuracy:.3}");
         let mut misses: Vec<_> = misses.into_iter().collect();
-        misses.sort_by(|a, b| b.1.cmp(&a.1));
+        misses.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
         for ((expected, actual), count) in misses.iter().take(8) {
             println!("    expected {expected}, got {actual}: {count}");
         }

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use diesel::{Connection, PgConnection, RunQueryDsl};
 
+mod pg_server;
 pub mod user_agents;
 
 /// Environment variable naming a PostgreSQL server URL with rights to create databases,
@@ -47,41 +48,67 @@ pub struct PgDatabase {
 }
 
 impl PgDatabase {
-    /// Creates an empty database on the server named by [`POSTGRES_URL_VAR`], or returns
-    /// `None` after reporting the skip when the variable is unset.
+    /// Creates an empty database on the server named by [`POSTGRES_URL_VAR`]. When the
+    /// variable is unset, it uses a throwaway server that this test process starts from
+    /// the installed PostgreSQL binaries on first use. Returns `None` after reporting the
+    /// skip when neither is available.
     ///
     /// # Panics
     ///
-    /// When the server named by the variable cannot be reached or refuses to create the
-    /// database.
+    /// When the server cannot be reached or rejects creating the database, or when the
+    /// throwaway server fails to start.
     pub fn create() -> Option<Self> {
-        let Ok(admin_url) = std::env::var(POSTGRES_URL_VAR) else {
-            skip_backend("postgres", &format!("{POSTGRES_URL_VAR} is not set"));
-            return None;
+        let admin_url = match std::env::var(POSTGRES_URL_VAR) {
+            Ok(url) => url,
+            Err(_) => match pg_server::shared_server() {
+                Ok(server) => server.admin_url.clone(),
+                Err(reason) => {
+                    skip_backend(
+                        "postgres",
+                        &format!("{POSTGRES_URL_VAR} is not set and {reason}"),
+                    );
+                    return None;
+                }
+            },
         };
+        Some(Self::create_on(admin_url))
+    }
+
+    /// Creates an empty database through `admin_url`, a URL with rights to create databases.
+    fn create_on(admin_url: String) -> Self {
         let name = format!("auth_tracker_test_{}", uuid::Uuid::new_v4().simple());
-        let mut admin = PgConnection::establish(&admin_url)
-            .unwrap_or_else(|error| panic!("cannot connect to {POSTGRES_URL_VAR}={admin_url}: {error}"));
+        let mut admin = PgConnection::establish(&admin_url).unwrap_or_else(|error| {
+            panic!("cannot connect to the PostgreSQL server at {admin_url}: {error}")
+        });
         diesel::sql_query(format!("CREATE DATABASE {name}"))
             .execute(&mut admin)
             .unwrap_or_else(|error| panic!("cannot create database {name}: {error}"));
         let url = replace_database(&admin_url, &name);
-        Some(Self { admin_url, name, url })
+        Self {
+            admin_url,
+            name,
+            url,
+        }
     }
 }
 
 impl Drop for PgDatabase {
     fn drop(&mut self) {
         if let Ok(mut admin) = PgConnection::establish(&self.admin_url) {
-            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name))
-                .execute(&mut admin);
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut admin);
         }
     }
 }
 
 /// Replaces the database name in a PostgreSQL URL, keeping any query string.
 fn replace_database(url: &str, database: &str) -> String {
-    let (base, query) = url.split_once('?').map_or((url, None), |(base, query)| (base, Some(query)));
+    let (base, query) = url
+        .split_once('?')
+        .map_or((url, None), |(base, query)| (base, Some(query)));
     let authority_start = base.find("://").map_or(0, |index| index + 3);
     let path_start = base[authority_start..]
         .find('/')
@@ -114,7 +141,9 @@ impl Demo {
 
     /// Starts the demo on a database URL.
     pub async fn start(database_url: &str) -> Self {
-        let router = security_page::build(database_url).await.expect("demo builds");
+        let router = security_page::build(database_url)
+            .await
+            .expect("demo builds");
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
             .await
             .expect("loopback port");
@@ -144,7 +173,12 @@ impl Demo {
     }
 
     /// Signs `client` in and returns the response to the form post.
-    pub async fn sign_in(&self, client: &reqwest::Client, email: &str, password: &str) -> reqwest::Response {
+    pub async fn sign_in(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
         client
             .post(self.url("/login"))
             .form(&[("email", email), ("password", password)])
@@ -168,6 +202,9 @@ mod tests {
             replace_database("postgres://u:p@host/test?sslmode=disable", "fresh"),
             "postgres://u:p@host/fresh?sslmode=disable"
         );
-        assert_eq!(replace_database("postgres://host", "fresh"), "postgres://host/fresh");
+        assert_eq!(
+            replace_database("postgres://host", "fresh"),
+            "postgres://host/fresh"
+        );
     }
 }

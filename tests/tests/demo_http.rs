@@ -10,10 +10,18 @@ const ALICE: (&str, &str) = ("alice@example.com", "alice-password");
 const BOB: (&str, &str) = ("bob@example.com", "bob-password");
 
 /// Signs a new browser in and returns it with its session cookie as `name=value`.
-async fn signed_in_browser(demo: &Demo, user_agent: &str, account: (&str, &str)) -> (reqwest::Client, String) {
+async fn signed_in_browser(
+    demo: &Demo,
+    user_agent: &str,
+    account: (&str, &str),
+) -> (reqwest::Client, String) {
     let browser = demo.browser(user_agent);
     let response = demo.sign_in(&browser, account.0, account.1).await;
-    assert_eq!(response.status(), StatusCode::SEE_OTHER, "sign-in redirects");
+    assert_eq!(
+        response.status(),
+        StatusCode::SEE_OTHER,
+        "sign-in redirects"
+    );
     assert_eq!(response.headers()[LOCATION], "/security");
     let cookie = session_cookie(&response).expect("sign-in sets the session cookie");
     (browser, cookie)
@@ -25,7 +33,14 @@ fn session_cookie(response: &reqwest::Response) -> Option<String> {
         .get_all(SET_COOKIE)
         .iter()
         .filter_map(|value| value.to_str().ok())
-        .map(|value| value.split(';').next().unwrap_or_default().trim().to_owned())
+        .map(|value| {
+            value
+                .split(';')
+                .next()
+                .unwrap_or_default()
+                .trim()
+                .to_owned()
+        })
         .find(|pair| pair.starts_with("id=") && pair.len() > 3)
 }
 
@@ -45,7 +60,10 @@ async fn list_logins(demo: &Demo, client: &reqwest::Client) -> (StatusCode, Vec<
 }
 
 fn current_of(logins: &[Value]) -> &Value {
-    let current: Vec<&Value> = logins.iter().filter(|login| login["is_current"] == true).collect();
+    let current: Vec<&Value> = logins
+        .iter()
+        .filter(|login| login["is_current"] == true)
+        .collect();
     assert_eq!(current.len(), 1, "exactly one current login in {logins:?}");
     current[0]
 }
@@ -95,7 +113,11 @@ async fn three_browsers_each_see_three_logins(demo: &Demo) {
     }
     current_ids.sort();
     current_ids.dedup();
-    assert_eq!(current_ids.len(), 3, "each browser has its own current login");
+    assert_eq!(
+        current_ids.len(),
+        3,
+        "each browser has its own current login"
+    );
 
     let page = browsers[1]
         .get(demo.url("/security"))
@@ -106,7 +128,10 @@ async fn three_browsers_each_see_three_logins(demo: &Demo) {
         .await
         .unwrap();
     assert_eq!(page.matches("This device").count(), 1);
-    assert!(page.contains("Mobile Safari 17.1 on iOS 17.1"), "page shows the parsed client");
+    assert!(
+        page.contains("Mobile Safari 17.1 on iOS 17.1"),
+        "page shows the parsed client"
+    );
     assert!(page.contains("Sign out other devices"));
     assert!(page.contains("Sign out everywhere"));
 }
@@ -122,13 +147,24 @@ async fn revoking_one_signs_that_browser_out(demo: &Demo) {
     assert_eq!(response.json::<Value>().await.unwrap()["revoked"], 1);
 
     assert_eq!(list_logins(demo, &phone).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(replay_cookie(demo, &phone_cookie).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        replay_cookie(demo, &phone_cookie).await,
+        StatusCode::UNAUTHORIZED
+    );
     let (status, remaining) = list_logins(demo, &desktop).await;
     assert_eq!(status, StatusCode::OK);
-    assert!(remaining.iter().all(|login| login["id"] != phone_login.as_str()));
+    assert!(
+        remaining
+            .iter()
+            .all(|login| login["id"] != phone_login.as_str())
+    );
 
     let again = post_json(demo, &desktop, &format!("/logins/{phone_login}/revoke")).await;
-    assert_eq!(again.status(), StatusCode::OK, "revoking twice is idempotent");
+    assert_eq!(
+        again.status(),
+        StatusCode::OK,
+        "revoking twice is idempotent"
+    );
     assert_eq!(again.json::<Value>().await.unwrap()["revoked"], 0);
 }
 
@@ -149,7 +185,10 @@ async fn revoke_others_twice_keeps_current(demo: &Demo) {
     assert_eq!(logins.len(), 1);
     assert_eq!(logins[0]["is_current"], true);
     assert_eq!(list_logins(demo, &phone).await.0, StatusCode::UNAUTHORIZED);
-    assert_eq!(list_logins(demo, &android).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        list_logins(demo, &android).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -206,9 +245,16 @@ async fn logout_ends_session_server_side() {
     assert_eq!(response.status(), StatusCode::SEE_OTHER);
     assert_eq!(response.headers()[LOCATION], "/login");
 
-    assert_eq!(replay_cookie(&demo, &cookie).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        replay_cookie(&demo, &cookie).await,
+        StatusCode::UNAUTHORIZED
+    );
     let (_, remaining) = list_logins(&demo, &other).await;
-    assert_eq!(remaining.len(), 1, "the signed-out login is no longer listed");
+    assert_eq!(
+        remaining.len(),
+        1,
+        "the signed-out login is no longer listed"
+    );
 }
 
 #[tokio::test]
@@ -219,8 +265,14 @@ async fn sign_in_cycles_session_id() {
     let again = demo.sign_in(&browser, ALICE.0, ALICE.1).await;
     assert_eq!(again.status(), StatusCode::SEE_OTHER);
     let second_cookie = session_cookie(&again).expect("a new session cookie");
-    assert_ne!(first_cookie, second_cookie, "signing in again cycles the session id");
-    assert_eq!(replay_cookie(&demo, &first_cookie).await, StatusCode::UNAUTHORIZED);
+    assert_ne!(
+        first_cookie, second_cookie,
+        "signing in again cycles the session id"
+    );
+    assert_eq!(
+        replay_cookie(&demo, &first_cookie).await,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(replay_cookie(&demo, &second_cookie).await, StatusCode::OK);
 }
 
@@ -230,14 +282,25 @@ async fn odd_user_agents_still_sign_in() {
     let prefix = "Mozilla/5.0 (X11; Linux x86_64) ";
     let long = format!("{prefix}{}", "x".repeat(1200 - prefix.len()));
     assert_eq!(long.len(), 1200);
-    let garbage = ["", "()()()", "%s%n%x", "Mozilla/5.0 (", "' OR 1=1 --", "<script>alert(1)</script>"];
+    let garbage = [
+        "",
+        "()()()",
+        "%s%n%x",
+        "Mozilla/5.0 (",
+        "' OR 1=1 --",
+        "<script>alert(1)</script>",
+    ];
 
     let mut agents: Vec<String> = vec![long];
     agents.extend(garbage.iter().map(|agent| (*agent).to_owned()));
     for agent in &agents {
         let browser = demo.browser(agent);
         let response = demo.sign_in(&browser, ALICE.0, ALICE.1).await;
-        assert_eq!(response.status(), StatusCode::SEE_OTHER, "User-Agent {agent:?} signs in");
+        assert_eq!(
+            response.status(),
+            StatusCode::SEE_OTHER,
+            "User-Agent {agent:?} signs in"
+        );
         let (status, logins) = list_logins(&demo, &browser).await;
         assert_eq!(status, StatusCode::OK);
         current_of(&logins);
@@ -248,13 +311,19 @@ async fn odd_user_agents_still_sign_in() {
         .cookie_store(true)
         .redirect(reqwest::redirect::Policy::none())
         .default_headers(
-            [(reqwest::header::USER_AGENT, HeaderValue::from_bytes(b"Mozilla/5.0 \xff\xfe\x80").unwrap())]
-                .into_iter()
-                .collect(),
+            [(
+                reqwest::header::USER_AGENT,
+                HeaderValue::from_bytes(b"Mozilla/5.0 \xff\xfe\x80").unwrap(),
+            )]
+            .into_iter()
+            .collect(),
         )
         .build()
         .unwrap();
-    assert_eq!(demo.sign_in(&binary, ALICE.0, ALICE.1).await.status(), StatusCode::SEE_OTHER);
+    assert_eq!(
+        demo.sign_in(&binary, ALICE.0, ALICE.1).await.status(),
+        StatusCode::SEE_OTHER
+    );
     let (status, logins) = list_logins(&demo, &binary).await;
     assert_eq!(status, StatusCode::OK);
     assert!(current_of(&logins)["browser"].is_null());
@@ -266,10 +335,21 @@ async fn wrong_password_is_401() {
     let browser = demo.browser(FIREFOX_WINDOWS);
     let response = demo.sign_in(&browser, ALICE.0, "wrong-password").await;
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
-    assert!(response.text().await.unwrap().contains("Invalid email or password"));
-    let unknown = demo.sign_in(&browser, "nobody@example.com", "alice-password").await;
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("Invalid email or password")
+    );
+    let unknown = demo
+        .sign_in(&browser, "nobody@example.com", "alice-password")
+        .await;
     assert_eq!(unknown.status(), StatusCode::UNAUTHORIZED);
-    assert_eq!(list_logins(&demo, &browser).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        list_logins(&demo, &browser).await.0,
+        StatusCode::UNAUTHORIZED
+    );
 }
 
 #[tokio::test]
@@ -277,7 +357,10 @@ async fn unauthenticated_requests_are_turned_away() {
     let demo = Demo::start_sqlite().await;
     let browser = demo.browser(FIREFOX_WINDOWS);
 
-    assert_eq!(list_logins(&demo, &browser).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        list_logins(&demo, &browser).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     let page = browser.get(demo.url("/security")).send().await.unwrap();
     assert_eq!(page.status(), StatusCode::SEE_OTHER);
     assert_eq!(page.headers()[LOCATION], "/login");
@@ -298,11 +381,23 @@ async fn state_changes_need_post() {
     let (browser, _) = signed_in_browser(&demo, FIREFOX_WINDOWS, ALICE).await;
     for path in ["/logout", "/logins/revoke-others", "/logins/revoke-all"] {
         let response = browser.get(demo.url(path)).send().await.unwrap();
-        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "GET {path}");
+        assert_eq!(
+            response.status(),
+            StatusCode::METHOD_NOT_ALLOWED,
+            "GET {path}"
+        );
     }
-    let delete = browser.delete(demo.url("/logins/revoke-all")).send().await.unwrap();
+    let delete = browser
+        .delete(demo.url("/logins/revoke-all"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(delete.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(list_logins(&demo, &browser).await.0, StatusCode::OK, "still signed in");
+    assert_eq!(
+        list_logins(&demo, &browser).await.0,
+        StatusCode::OK,
+        "still signed in"
+    );
 }
 
 #[tokio::test]
@@ -326,7 +421,11 @@ async fn cross_site_posts_are_403() {
         .unwrap();
     assert_eq!(origin.status(), StatusCode::FORBIDDEN);
 
-    assert_eq!(list_logins(&demo, &other).await.0, StatusCode::OK, "nothing was revoked");
+    assert_eq!(
+        list_logins(&demo, &other).await.0,
+        StatusCode::OK,
+        "nothing was revoked"
+    );
     let (_, logins) = list_logins(&demo, &browser).await;
     assert_eq!(logins.len(), 2);
 
@@ -349,7 +448,10 @@ async fn revoke_all_signs_everyone_out() {
     let response = post_json(&demo, &browser, "/logins/revoke-all").await;
     assert_eq!(response.status(), StatusCode::OK);
     assert_eq!(response.json::<Value>().await.unwrap()["revoked"], 2);
-    assert_eq!(list_logins(&demo, &browser).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        list_logins(&demo, &browser).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     assert_eq!(list_logins(&demo, &other).await.0, StatusCode::UNAUTHORIZED);
 }
 
@@ -363,9 +465,23 @@ async fn login_json_has_contract_fields_only() {
     let mut keys: Vec<&str> = login.keys().map(String::as_str).collect();
     keys.sort_unstable();
     let mut expected = vec![
-        "id", "kind", "name", "device", "device_type", "platform", "platform_version", "browser",
-        "browser_version", "ip_address", "city", "region", "country", "created_at",
-        "last_activity_at", "expires_at", "is_current",
+        "id",
+        "kind",
+        "name",
+        "device",
+        "device_type",
+        "platform",
+        "platform_version",
+        "browser",
+        "browser_version",
+        "ip_address",
+        "city",
+        "region",
+        "country",
+        "created_at",
+        "last_activity_at",
+        "expires_at",
+        "is_current",
     ];
     expected.sort_unstable();
     assert_eq!(keys, expected);
@@ -373,5 +489,52 @@ async fn login_json_has_contract_fields_only() {
 
     let session_id = cookie.trim_start_matches("id=");
     let body = serde_json::to_string(&logins).unwrap();
-    assert!(!body.contains(session_id), "the session id never reaches JSON");
+    assert!(
+        !body.contains(session_id),
+        "the session id never reaches JSON"
+    );
+}
+
+#[tokio::test]
+async fn client_hints_refine_device() {
+    let demo = Demo::start_sqlite().await;
+    let reduced_android = "Mozilla/5.0 (Linux; Android 10; K) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Mobile Safari/537.36";
+    let browser = demo.browser(reduced_android);
+    let response = browser
+        .post(demo.url("/login"))
+        .header("sec-ch-ua-mobile", "?1")
+        .header("sec-ch-ua-platform", "\"Android\"")
+        .header("sec-ch-ua-model", "\"Pixel 8\"")
+        .form(&[("email", ALICE.0), ("password", ALICE.1)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    let (_, logins) = list_logins(&demo, &browser).await;
+    let current = current_of(&logins);
+    assert_eq!(
+        current["device"], "Pixel 8",
+        "the model hint replaces the reduced `K`"
+    );
+    assert_eq!(current["device_type"], "phone");
+    assert_eq!(current["platform"], "Android");
+
+    let windows = demo.browser("Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36");
+    windows
+        .post(demo.url("/login"))
+        .header("sec-ch-ua-mobile", "?0")
+        .header("sec-ch-ua-platform", "\"Windows\"")
+        .header("sec-ch-ua-platform-version", "\"15.0.0\"")
+        .form(&[("email", ALICE.0), ("password", ALICE.1)])
+        .send()
+        .await
+        .unwrap();
+    let (_, logins) = list_logins(&demo, &windows).await;
+    let current = current_of(&logins);
+    assert_eq!(current["platform"], "Windows");
+    assert_eq!(
+        current["platform_version"], "11",
+        "platform version 13 or later is Windows 11"
+    );
+    assert_eq!(current["device_type"], "desktop");
 }

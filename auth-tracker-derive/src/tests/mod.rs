@@ -100,7 +100,9 @@ fn unknown_key_lists_valid_keys() {
     });
     assert_eq!(
         messages,
-        ["unknown key `tabel` in `#[auth_tracking(...)]`, expected one of `id`, `user_type`, `table`, `parser`, `ip_provider`"]
+        [
+            "unknown key `tabel` in `#[auth_tracking(...)]`, expected one of `id`, `user_type`, `table`, `parser`, `ip_provider`"
+        ]
     );
 }
 
@@ -190,7 +192,9 @@ fn table_name_must_be_identifier() {
     });
     assert_eq!(
         messages,
-        ["invalid table name, `public.logins` contains '.'\nexpected 1 to 63 ASCII letters, digits or underscores, not starting with a digit"]
+        [
+            "invalid table name, `public.logins` contains '.'\nexpected 1 to 63 ASCII letters, digits or underscores, not starting with a digit"
+        ]
     );
 }
 
@@ -229,9 +233,26 @@ fn component_type_paths() {
 #[test]
 fn unsupported_shapes() {
     let cases = [
-        (quote!(struct User(i64);), "a tuple struct"),
-        (quote!(struct User;), "a unit struct"),
-        (quote!(enum User { A }), "an enum"),
+        (
+            quote!(
+                struct User(i64);
+            ),
+            "a tuple struct",
+        ),
+        (
+            quote!(
+                struct User;
+            ),
+            "a unit struct",
+        ),
+        (
+            quote!(
+                enum User {
+                    A,
+                }
+            ),
+            "an enum",
+        ),
         (quote!(union User { id: i64 }), "a union"),
     ];
     for (item, what) in cases {
@@ -252,7 +273,9 @@ fn missing_id_field() {
     });
     assert_eq!(
         defaulted,
-        ["`User` has no field `id`, name the field holding the user's key with `#[auth_tracking(id = user_id)]`"]
+        [
+            "`User` has no field `id`, name the field holding the user's key with `#[auth_tracking(id = user_id)]`"
+        ]
     );
     let named = error_messages(quote! {
         #[auth_tracking(id = uid)]
@@ -267,6 +290,18 @@ fn missing_id_field() {
         struct User {}
     });
     assert_eq!(no_fields, ["`User` has no field `uid`, it has no fields"]);
+}
+
+#[test]
+fn malformed_id_hides_default_id_error() {
+    let messages = error_messages(quote! {
+        #[auth_tracking(id = "user_id")]
+        struct User { user_id: i64 }
+    });
+    assert_eq!(
+        messages,
+        ["`id` must be a field name\nexpected `#[auth_tracking(id = user_id)]`"]
+    );
 }
 
 #[test]
@@ -294,7 +329,9 @@ fn attribute_on_field() {
     });
     assert_eq!(
         messages,
-        ["`#[auth_tracking(...)]` is not supported on fields, put it on the struct, such as `#[auth_tracking(id = user_id)]`"]
+        [
+            "`#[auth_tracking(...)]` is not supported on fields, put it on the struct, such as `#[auth_tracking(id = user_id)]`"
+        ]
     );
 }
 

@@ -14,7 +14,7 @@ use super::{ParsedUserAgent, UserAgentParser, truncate_user_agent};
 /// the lookup, so a key never exceeds that length. A hit returns the stored
 /// `Arc<ParsedUserAgent>` without copying its strings. Concurrent misses on the same
 /// User-Agent run the inner parser once and share its result. Entries are evicted by
-/// quick_cache's CLOCK-Pro policy once the cache holds `capacity` entries.
+/// quick_cache's CLOCK-Pro policy once the cache contains `capacity` entries.
 ///
 /// ```no_run
 /// use auth_tracker::agent::{CachedParser, NoParser, UserAgentParser};
@@ -70,7 +70,7 @@ impl<P: UserAgentParser> CachedParser<P> {
         self.cache.len()
     }
 
-    /// Returns `true` when the cache holds no entry.
+    /// Returns `true` when the cache contains no entry.
     pub fn is_empty(&self) -> bool {
         self.cache.is_empty()
     }

@@ -25,9 +25,14 @@ pub struct DeviceEvidence<'a> {
 ///
 /// The rules are checked in this order, and the first that matches wins: bots, HTTP
 /// libraries and command-line tools (`Other`), consoles, TVs, wearables, tablets,
-/// phones, desktops. Each rule looks for tokens of the User-Agent (case-insensitive)
-/// and for families and brands that uap-core reports. An Android User-Agent without a
-/// `Mobile` token counts as a tablet, because Android browsers add that token on phones.
+/// Macintosh and Amiga desktops, phones, other desktops. Each rule looks for tokens of
+/// the User-Agent (case-insensitive) and for families and brands that uap-core reports.
+/// An Android browser User-Agent without a `Mobile` token counts as a tablet, because
+/// Android browsers add that token on phones.
+///
+/// NOTE: accuracy on three public labelled sets is 0.90 to 0.94. Known misses are
+/// tablets whose browser sends `Mobile` and whose model this function does not know,
+/// iPads in desktop mode (their User-Agent is that of a Mac), and old feature phones.
 pub fn classify_device(evidence: &DeviceEvidence<'_>) -> Option<DeviceType> {
     let tokens = Tokens::new(evidence.user_agent);
     if tokens.text.is_empty() {
@@ -270,6 +275,50 @@ fn is_wearable(evidence: &DeviceEvidence<'_>, tokens: &Tokens) -> bool {
         || tokens.has_word("watch")
 }
 
+/// Model names of Android tablet lines, whose browsers often send a "Mobile" token too.
+const ANDROID_TABLET_MODELS: &[&str] = &[
+    "sm-t",
+    "sm-p",
+    "sm-x",
+    "gt-p",
+    "gt-n5",
+    "gt-n8",
+    "; kf",
+    "tb-",
+    "tb2-",
+    "tb3-",
+    "yt3-",
+    "ideatab",
+    "e-tab",
+    "mediapad",
+    "matepad",
+    " pad",
+    "nook",
+    "kobo",
+    "nabi",
+    "archos",
+    "ainol",
+    "odys",
+    "allview",
+    "bg2-",
+    "bgo-",
+    "sht-",
+    "cpn-",
+    "agr-",
+    "ags-",
+    "ags2-",
+    "bah-",
+    "bah2-",
+    "bah3-",
+    "kob-",
+    "scm-",
+    "pmt",
+    "nokia t",
+    "lenovo a3",
+    "lenovo b",
+    "lenovo a7",
+];
+
 fn is_tablet(evidence: &DeviceEvidence<'_>, tokens: &Tokens) -> bool {
     if family_is(evidence.device, &["iPad", "Generic Tablet"])
         || family_is(evidence.brand, &["Generic_Android_Tablet"])
@@ -288,47 +337,8 @@ fn is_tablet(evidence: &DeviceEvidence<'_>, tokens: &Tokens) -> bool {
     if !android {
         return false;
     }
-    // Model names of Android tablet lines, which often send a "Mobile" token too.
-    if tokens.has_any(&[
-        "sm-t",
-        "sm-p",
-        "sm-x",
-        "gt-p",
-        "gt-n5",
-        "gt-n8",
-        "; kf",
-        "tb-",
-        "tb2-",
-        "tb3-",
-        "yt3-",
-        "ideatab",
-        "e-tab",
-        "mediapad",
-        "matepad",
-        " pad",
-        "nook",
-        "kobo",
-        "nabi",
-        "archos",
-        "ainol",
-        "odys",
-        "allview",
-        "bg2-",
-        "bgo-",
-        "sht-",
-        "cpn-",
-        "agr-",
-        "ags",
-        "bah",
-        "kob-",
-        "scm-",
-        "pmt",
-        "nokia t",
-        "lenovo a3",
-        "lenovo b",
-        "lenovo a7",
-        "mid",
-    ]) {
+    // "MID" (mobile Internet device) names many no-brand tablets, but "MIDP" is J2ME.
+    if tokens.has_any(ANDROID_TABLET_MODELS) || tokens.has_word("mid") {
         return true;
     }
     // Lenovo Tab models: "TB-X606F", "TB310FU".

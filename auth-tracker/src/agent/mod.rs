@@ -107,7 +107,7 @@ pub struct ParsedUserAgent {
 ///
 /// # Example
 ///
-/// A parser that only tells curl apart from everything else:
+/// A parser that recognises curl and nothing else:
 ///
 /// ```no_run
 /// use std::sync::Arc;
@@ -135,6 +135,10 @@ pub struct ParsedUserAgent {
 /// let parsed = parser.parse("curl/8.5.0");
 /// assert_eq!(parsed.browser.as_deref(), Some("curl"));
 /// ```
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a User-Agent parser",
+    note = "implement `auth_tracker::UserAgentParser` for it, or use `parser = uaparser` or `parser = none`"
+)]
 pub trait UserAgentParser: Send + Sync + 'static {
     /// Parses one `User-Agent` header value.
     fn parse(&self, user_agent: &str) -> Arc<ParsedUserAgent>;
@@ -143,7 +147,7 @@ pub trait UserAgentParser: Send + Sync + 'static {
     /// Client Hints.
     ///
     /// The default calls [`parse`](Self::parse) and then [`ClientHints::refine`], so a
-    /// cached parser answers from its cache and only the cheap refinement runs per
+    /// cached parser returns its cached result and only the cheap refinement runs per
     /// request. It returns the cached `Arc` itself when the hints change nothing.
     fn parse_with_hints(&self, user_agent: &str, hints: &ClientHints) -> Arc<ParsedUserAgent> {
         hints.refine(self.parse(user_agent))

@@ -5,9 +5,9 @@
 //! `uaparser` 0.6.4 compiles each of uap-core's 1,200 patterns into its own
 //! `regex::bytes::Regex`, with unicode classes as configured and regex's default lazy
 //! DFA cache capacity of 2 MiB per regex, which callers cannot change. Every regex keeps
-//! a pool of search caches: the first thread that searches gets its own, and each other
-//! thread that searches at the same time takes one from the pool or creates one, and
-//! returns it to the pool afterwards. So the cache memory of the parser grows with the
+//! a pool of search caches. The first thread that searches gets a cache of its own.
+//! Every other thread takes a cache from the pool, or creates one when the pool is
+//! empty, and returns it to the pool afterwards. So the cache memory of the parser grows with the
 //! number of threads that have parsed at once, and a login path running on
 //! `spawn_blocking` threads could reach hundreds of them.
 //!
@@ -45,8 +45,9 @@ pub const REGEXES_YAML: &[u8] = include_bytes!("../../uap-core/regexes.yaml");
 
 /// Number of threads that run the regex searches of [`UaParser`] in a process.
 ///
-/// Two threads parse 10,000 to 30,000 uncached User-Agents per second, far above any
-/// login rate, while each regex keeps at most two search caches.
+/// By estimate, two threads parse 10,000 to 30,000 uncached User-Agents per second (at
+/// 60 to 200 µs per parse), far above any login rate, while each regex keeps at most
+/// two search caches.
 pub const PARSER_THREADS: usize = 2;
 
 /// uap family name that means "not recognised".
@@ -65,9 +66,9 @@ static QUEUE: LazyLock<Sender<Job>> = LazyLock::new(start_parser_threads);
 
 /// Returns the process-wide cached [`UaParser`], built on first use.
 ///
-/// The cache holds [`CachedParser::DEFAULT_CAPACITY`] entries. The first call compiles
-/// uap-core's regexes, which takes about 70 ms and 24 MiB; later calls return the same
-/// parser.
+/// The cache stores up to [`CachedParser::DEFAULT_CAPACITY`] entries. The first parse
+/// compiles uap-core's regexes, which adds about 30 MiB of resident memory (measured on
+/// x86_64 Linux, release build). Later calls return the same parser.
 pub fn shared() -> &'static CachedParser<UaParser> {
     &SHARED
 }
@@ -130,8 +131,8 @@ fn parse_on_parser_threads(user_agent: &str) -> ParsedUserAgent {
         // No parser thread could be started, so the caller parses itself.
         return parse_with_uap(&job.user_agent);
     }
-    // The reply is missing only when the parse panicked, which uaparser and regex do not
-    // do on any input, so an empty result is a safe answer.
+    // The reply is missing only when the parse panicked. That is not expected on any
+    // input, and an empty result is a valid output of any parser.
     result.recv().unwrap_or_default()
 }
 
@@ -164,7 +165,7 @@ fn run_parser_thread(receiver: &Mutex<Receiver<Job>>) {
         let parsed = panic::catch_unwind(AssertUnwindSafe(|| parse_with_uap(&job.user_agent)));
         match parsed {
             Ok(parsed) => {
-                // The caller may have gone away, in which case nobody needs the result.
+                // The send fails only when the caller stopped waiting, so the result is dropped.
                 let _ = job.reply.send(parsed);
             }
             Err(_) => {

@@ -274,8 +274,13 @@ diesel_login_store! {
 pub(crate) struct SqlitePragmas;
 
 #[cfg(feature = "sqlite")]
-impl diesel::r2d2::CustomizeConnection<diesel::SqliteConnection, diesel::r2d2::Error> for SqlitePragmas {
-    fn on_acquire(&self, connection: &mut diesel::SqliteConnection) -> std::result::Result<(), diesel::r2d2::Error> {
+impl diesel::r2d2::CustomizeConnection<diesel::SqliteConnection, diesel::r2d2::Error>
+    for SqlitePragmas
+{
+    fn on_acquire(
+        &self,
+        connection: &mut diesel::SqliteConnection,
+    ) -> std::result::Result<(), diesel::r2d2::Error> {
         connection
             .batch_execute(
                 "PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL; \

@@ -11,7 +11,9 @@ use diesel::sql_types::{Nullable, Text, Timestamp};
 use crate::error::{Error, Result};
 use crate::model::{Login, LoginId, LoginKind, Owner, RevokeReason};
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod diesel_impl;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 
 #[cfg(feature = "postgres")]
@@ -21,6 +23,7 @@ pub(crate) use diesel_impl::{SqlitePragmas, SqliteStore};
 
 /// A row to insert.
 #[derive(Clone, Debug)]
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 pub(crate) struct NewLogin {
     pub(crate) id: LoginId,
     pub(crate) owner: Owner,
@@ -39,7 +42,7 @@ pub(crate) struct NewLogin {
     pub(crate) expires_at: Option<NaiveDateTime>,
 }
 
-/// Which of an owner's logins a revoke reaches.
+/// Set of an owner's logins that a revoke reaches.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum RevokeTarget {
     One(LoginId),
@@ -55,8 +58,8 @@ pub(crate) struct RevokedLogin {
     pub(crate) session_id: Option<String>,
 }
 
-/// Everything the tracker asks of a database. Implementations block: callers run them
-/// on a blocking thread.
+/// Database operations of the tracker. Implementations block, so callers run them on a
+/// blocking thread.
 pub(crate) trait LoginStore: Send + Sync + std::fmt::Debug + 'static {
     /// Runs the embedded migrations of the default table.
     fn migrate(&self) -> Result<()>;
@@ -104,7 +107,8 @@ pub(crate) trait LoginStore: Send + Sync + std::fmt::Debug + 'static {
     ) -> Result<bool>;
 
     /// Stores a geolocation result on a login.
-    fn set_location(&self, table: &str, id: LoginId, location: &crate::geo::Location) -> Result<()>;
+    fn set_location(&self, table: &str, id: LoginId, location: &crate::geo::Location)
+    -> Result<()>;
 }
 
 /// A row as read, secrets other than the session id left out.
@@ -167,8 +171,9 @@ impl LoginRow {
             .id
             .parse()
             .map_err(|_| Error::CorruptRow(format!("id {:?} is not a UUID", self.id)))?;
-        let kind = LoginKind::from_column(&self.kind)
-            .ok_or_else(|| Error::CorruptRow(format!("login {id} has unknown kind {:?}", self.kind)))?;
+        let kind = LoginKind::from_column(&self.kind).ok_or_else(|| {
+            Error::CorruptRow(format!("login {id} has unknown kind {:?}", self.kind))
+        })?;
         let device_type = self.device_type.as_deref().and_then(parse_device_type);
         // Extra geolocation data is informational, so a value that is not JSON is dropped
         // instead of failing the whole listing.

@@ -11,12 +11,14 @@ pub(crate) struct SqlDialect {
     pub(crate) ip_data_param: &'static str,
 }
 
+#[cfg(feature = "sqlite")]
 pub(crate) const SQLITE: SqlDialect = SqlDialect {
     numbered_placeholders: false,
     ip_data_as_text: "ip_data",
     ip_data_param: "?",
 };
 
+#[cfg(feature = "postgres")]
 pub(crate) const POSTGRES: SqlDialect = SqlDialect {
     numbered_placeholders: true,
     ip_data_as_text: "ip_data::text",
@@ -24,7 +26,7 @@ pub(crate) const POSTGRES: SqlDialect = SqlDialect {
 };
 
 impl SqlDialect {
-    /// Rewrites `?` placeholders for this backend. The SQL text here never holds a
+    /// Rewrites `?` placeholders for this backend. The SQL text here never contains a
     /// literal `?`, so every one is a placeholder.
     pub(crate) fn finish(&self, sql: String) -> String {
         if !self.numbered_placeholders {
@@ -64,7 +66,10 @@ impl SqlDialect {
     }
 
     pub(crate) fn find(&self, table: &str) -> String {
-        self.finish(format!("SELECT {} FROM {table} WHERE id = ?", self.columns()))
+        self.finish(format!(
+            "SELECT {} FROM {table} WHERE id = ?",
+            self.columns()
+        ))
     }
 
     /// Binds: user_type, user_id, now (expiry), idle cutoff.
@@ -133,6 +138,7 @@ impl SqlDialect {
 mod tests {
     use super::*;
 
+    #[cfg(feature = "postgres")]
     #[test]
     fn postgres_numbers_placeholders() {
         let sql = POSTGRES.revoke("logins", 2);
@@ -141,6 +147,7 @@ mod tests {
         assert!(!sql.contains('?'));
     }
 
+    #[cfg(feature = "sqlite")]
     #[test]
     fn sqlite_keeps_question_marks() {
         let sql = SQLITE.find("logins");

@@ -23,7 +23,10 @@ fn is_cross_site(headers: &HeaderMap) -> bool {
     let Some(origin) = headers.get(header::ORIGIN) else {
         return false;
     };
-    let Some(host) = headers.get(header::HOST).and_then(|host| host.to_str().ok()) else {
+    let Some(host) = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+    else {
         return true;
     };
     let origin_host = origin
@@ -50,15 +53,24 @@ mod tests {
     fn cross_site_judged_by_fetch_metadata() {
         assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
         assert!(is_cross_site(&headers(&[("sec-fetch-site", "same-site")])));
-        assert!(!is_cross_site(&headers(&[("sec-fetch-site", "same-origin")])));
+        assert!(!is_cross_site(&headers(&[(
+            "sec-fetch-site",
+            "same-origin"
+        )])));
         assert!(!is_cross_site(&headers(&[("sec-fetch-site", "none")])));
     }
 
     #[test]
     fn cross_site_judged_by_origin() {
-        let same = headers(&[("origin", "http://127.0.0.1:3000"), ("host", "127.0.0.1:3000")]);
+        let same = headers(&[
+            ("origin", "http://127.0.0.1:3000"),
+            ("host", "127.0.0.1:3000"),
+        ]);
         assert!(!is_cross_site(&same));
-        let other = headers(&[("origin", "https://evil.example"), ("host", "127.0.0.1:3000")]);
+        let other = headers(&[
+            ("origin", "https://evil.example"),
+            ("host", "127.0.0.1:3000"),
+        ]);
         assert!(is_cross_site(&other));
         let opaque = headers(&[("origin", "null"), ("host", "127.0.0.1:3000")]);
         assert!(is_cross_site(&opaque));

@@ -53,7 +53,10 @@ pub async fn build(database_url: &str) -> Result<Router, BuildError> {
     let auth_layer = AuthManagerLayerBuilder::new(users::Users::seeded(), session_layer).build();
 
     let router = Router::new()
-        .route("/", get(|| async { axum::response::Redirect::to("/security") }))
+        .route(
+            "/",
+            get(|| async { axum::response::Redirect::to("/security") }),
+        )
         .route("/login", get(routes::login_page).post(routes::login))
         .route("/logout", post(routes::logout))
         .route("/security", get(routes::security))
@@ -74,5 +77,9 @@ pub async fn build(database_url: &str) -> Result<Router, BuildError> {
 ///
 /// Accept errors of the listener.
 pub async fn serve(listener: TcpListener, router: Router) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>()).await
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
 }

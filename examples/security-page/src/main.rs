@@ -20,7 +20,9 @@ struct Options {
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
-        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_env_filter(
+            EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
+        )
         .init();
     let options = Options::parse();
 
@@ -34,11 +36,16 @@ async fn main() -> ExitCode {
     let listener = match tokio::net::TcpListener::bind(&options.addr).await {
         Ok(listener) => listener,
         Err(error) => {
-            eprintln!("error: cannot listen on {}: {error}; set ADDR or --addr to a free address", options.addr);
+            eprintln!(
+                "error: cannot listen on {}: {error}; set ADDR or --addr to a free address",
+                options.addr
+            );
             return ExitCode::FAILURE;
         }
     };
-    let address = listener.local_addr().map_or_else(|_| options.addr.clone(), |address| address.to_string());
+    let address = listener
+        .local_addr()
+        .map_or_else(|_| options.addr.clone(), |address| address.to_string());
 
     println!("security-page listening on http://{address}/login");
     println!("demo accounts:");

@@ -24,7 +24,7 @@ pub(crate) struct LoginForm {
     remember: Option<String>,
 }
 
-/// Error of a handler, answered with 500 and logged.
+/// Handler error, logged and returned to the client as a 500 response.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum AppError {
     /// The tracker failed.
@@ -49,13 +49,22 @@ impl IntoResponse for AppError {
 ///
 /// Both axum-login's user and a tracked current login are required, so a session whose
 /// login was never recorded is not accepted either.
-fn signed_in(auth: &AuthSession, tracking: &Tracking, headers: &HeaderMap, api: bool) -> Result<(User, LoginId), Response> {
+// The rejection is an axum response like a handler's, and is built once per request.
+#[allow(clippy::result_large_err)]
+fn signed_in(
+    auth: &AuthSession,
+    tracking: &Tracking,
+    headers: &HeaderMap,
+    api: bool,
+) -> Result<(User, LoginId), Response> {
     let current = tracking.current().map(|current| current.id);
     match (auth.user.clone(), current) {
         (Some(user), Some(current)) => Ok((user, current)),
-        _ if api || wants_json(headers) => {
-            Err((StatusCode::UNAUTHORIZED, Json(json!({ "error": "not signed in" }))).into_response())
-        }
+        _ if api || wants_json(headers) => Err((
+            StatusCode::UNAUTHORIZED,
+            Json(json!({ "error": "not signed in" })),
+        )
+            .into_response()),
         _ => Err(Redirect::to("/login").into_response()),
     }
 }
@@ -96,7 +105,10 @@ pub(crate) async fn login(
 }
 
 /// `POST /logout`
-pub(crate) async fn logout(mut auth: AuthSession, tracking: Tracking) -> Result<Response, AppError> {
+pub(crate) async fn logout(
+    mut auth: AuthSession,
+    tracking: Tracking,
+) -> Result<Response, AppError> {
     if let (Some(user), Some(current)) = (auth.user.clone(), tracking.current()) {
         user.logout(&tracking, current.id).await?;
     }
@@ -105,7 +117,11 @@ pub(crate) async fn logout(mut auth: AuthSession, tracking: Tracking) -> Result<
 }
 
 /// `GET /security`
-pub(crate) async fn security(auth: AuthSession, tracking: Tracking, headers: HeaderMap) -> Result<Response, AppError> {
+pub(crate) async fn security(
+    auth: AuthSession,
+    tracking: Tracking,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     let (user, _) = match signed_in(&auth, &tracking, &headers, false) {
         Ok(signed_in) => signed_in,
         Err(response) => return Ok(response),
@@ -115,7 +131,11 @@ pub(crate) async fn security(auth: AuthSession, tracking: Tracking, headers: Hea
 }
 
 /// `GET /api/logins`
-pub(crate) async fn api_logins(auth: AuthSession, tracking: Tracking, headers: HeaderMap) -> Result<Response, AppError> {
+pub(crate) async fn api_logins(
+    auth: AuthSession,
+    tracking: Tracking,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     let (user, _) = match signed_in(&auth, &tracking, &headers, true) {
         Ok(signed_in) => signed_in,
         Err(response) => return Ok(response),
@@ -150,7 +170,11 @@ pub(crate) async fn revoke_one(
 }
 
 /// `POST /logins/revoke-others`
-pub(crate) async fn revoke_others(auth: AuthSession, tracking: Tracking, headers: HeaderMap) -> Result<Response, AppError> {
+pub(crate) async fn revoke_others(
+    auth: AuthSession,
+    tracking: Tracking,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     let (user, _) = match signed_in(&auth, &tracking, &headers, false) {
         Ok(signed_in) => signed_in,
         Err(response) => return Ok(response),
@@ -160,7 +184,11 @@ pub(crate) async fn revoke_others(auth: AuthSession, tracking: Tracking, headers
 }
 
 /// `POST /logins/revoke-all`
-pub(crate) async fn revoke_all(mut auth: AuthSession, tracking: Tracking, headers: HeaderMap) -> Result<Response, AppError> {
+pub(crate) async fn revoke_all(
+    mut auth: AuthSession,
+    tracking: Tracking,
+    headers: HeaderMap,
+) -> Result<Response, AppError> {
     let (user, _) = match signed_in(&auth, &tracking, &headers, false) {
         Ok(signed_in) => signed_in,
         Err(response) => return Ok(response),

@@ -75,7 +75,9 @@ pub struct Users {
 
 impl fmt::Debug for Users {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Users").field("users", &self.users).finish_non_exhaustive()
+        f.debug_struct("Users")
+            .field("users", &self.users)
+            .finish_non_exhaustive()
     }
 }
 
@@ -116,9 +118,10 @@ impl AuthnBackend for Users {
 
     async fn authenticate(&self, credentials: Credentials) -> Result<Option<User>, BackendError> {
         let user = self.by_email(&credentials.email).cloned();
-        let hash = user
-            .as_ref()
-            .map_or_else(|| self.decoy_hash.to_string(), |user| user.password_hash.clone());
+        let hash = user.as_ref().map_or_else(
+            || self.decoy_hash.to_string(),
+            |user| user.password_hash.clone(),
+        );
         // Argon2 takes tens of milliseconds, so it runs off the async executor.
         let verified = tokio::task::spawn_blocking(move || {
             password_auth::verify_password(credentials.password, &hash).is_ok()

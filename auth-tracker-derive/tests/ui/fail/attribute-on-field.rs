@@ -3,7 +3,7 @@ use auth_tracker::AuthTracking;
 #[derive(AuthTracking)]
 struct User {
     #[auth_tracking(id)]
-    user_id: i64,
+    id: i64,
 }
 
 fn main() {}
