@@ -538,3 +538,29 @@ async fn client_hints_refine_device() {
     );
     assert_eq!(current["device_type"], "desktop");
 }
+
+#[tokio::test]
+async fn session_cookie_is_http_only_and_strict() {
+    let demo = Demo::start_sqlite().await;
+    let browser = demo.browser(FIREFOX_WINDOWS);
+    let response = demo.sign_in(&browser, ALICE.0, ALICE.1).await;
+    let cookie = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with("id="))
+        .expect("a session cookie")
+        .to_owned();
+    let attributes: Vec<String> = cookie
+        .split(';')
+        .skip(1)
+        .map(|part| part.trim().to_ascii_lowercase())
+        .collect();
+    assert!(attributes.contains(&"httponly".to_owned()), "{cookie}");
+    assert!(
+        attributes.contains(&"samesite=strict".to_owned()),
+        "{cookie}"
+    );
+    assert!(attributes.contains(&"path=/".to_owned()), "{cookie}");
+}
