@@ -59,10 +59,12 @@ pub mod agent;
 pub mod axum;
 pub mod context;
 mod error;
+pub mod events;
 pub mod geo;
 pub mod migrations;
 mod model;
 pub mod schema;
+mod secret;
 mod store;
 mod table;
 mod tracker;
@@ -77,5 +79,9 @@ pub use context::RequestContext;
 pub use error::{Error, Result};
 pub use geo::{GeoProvider, Location};
 pub use model::{Login, LoginId, LoginKind, Owner, RevokeReason};
-pub use tracker::{Enrichment, RevokeScope, Tracker, TrackerConfig};
+pub use secret::PlainToken;
+pub use tracker::{
+    Enrichment, LoginOptions, NewToken, RevokeFuture, RevokeScope, RevokedToken, TokenRevoker,
+    Tracker, TrackerConfig,
+};
 pub use tracking::{AuthTracking, CurrentLogin, Tracking};

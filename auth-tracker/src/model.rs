@@ -100,6 +100,9 @@ pub enum RevokeReason {
     RevokedOthers,
     /// The user signed out everywhere.
     RevokedAll,
+    /// A remember-me cookie with the right selector and a wrong verifier was presented,
+    /// which suggests the cookie was stolen and used by someone else first.
+    RememberTokenTheft,
 }
 
 impl RevokeReason {
@@ -110,6 +113,7 @@ impl RevokeReason {
             Self::Revoked => "revoked",
             Self::RevokedOthers => "revoked_others",
             Self::RevokedAll => "revoked_all",
+            Self::RememberTokenTheft => "remember_token_theft",
         }
     }
 }
@@ -146,6 +150,9 @@ pub struct Login {
     pub id: LoginId,
     /// Browser session or API token.
     pub kind: LoginKind,
+    /// Whether the login owns a remember-me token, which lets it outlive its session.
+    #[serde(skip)]
+    pub remembered: bool,
     /// Token name or device label.
     pub name: Option<String>,
     /// Owner's type name.
@@ -237,6 +244,7 @@ mod tests {
         Login {
             id: LoginId::new(),
             kind: LoginKind::Session,
+            remembered: false,
             name: None,
             user_type: "User".into(),
             user_id: "1".into(),

@@ -8,7 +8,9 @@ use crate::context::RequestContext;
 use crate::error::Result;
 use crate::geo::GeoProvider;
 use crate::model::{Login, LoginId, Owner, RevokeReason};
-use crate::tracker::{RevokeScope, Tracker};
+#[cfg(feature = "axum")]
+use crate::tracker::LoginOptions;
+use crate::tracker::{NewToken, RevokeScope, Tracker};
 
 /// The login making the current request, as stored in its session.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -32,6 +34,26 @@ pub struct Tracking {
     #[cfg(feature = "axum")]
     session: Option<tower_sessions::Session>,
     current: Arc<Mutex<Option<CurrentLogin>>>,
+    remember_cookie: Arc<Mutex<Option<RememberCookie>>>,
+}
+
+/// Change to the remember-me cookie that the layer writes into the response.
+#[derive(Clone, PartialEq, Eq)]
+pub(crate) enum RememberCookie {
+    /// Set the cookie to this value, `selector:verifier`.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    Set(String),
+    /// Remove the cookie.
+    Clear,
+}
+
+impl std::fmt::Debug for RememberCookie {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Set(_) => f.write_str("Set([redacted])"),
+            Self::Clear => f.write_str("Clear"),
+        }
+    }
 }
 
 impl Tracking {
@@ -43,6 +65,7 @@ impl Tracking {
             #[cfg(feature = "axum")]
             session: None,
             current: Arc::default(),
+            remember_cookie: Arc::default(),
         }
     }
 
@@ -97,6 +120,21 @@ impl Tracking {
             .current
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner()) = current;
+    }
+
+    pub(crate) fn set_remember_cookie(&self, change: RememberCookie) {
+        *self
+            .remember_cookie
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(change);
+    }
+
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn take_remember_cookie(&self) -> Option<RememberCookie> {
+        self.remember_cookie
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .take()
     }
 }
 
@@ -200,15 +238,25 @@ pub trait AuthTracking {
         let owner = self.tracking_owner();
         let tracking = tracking.clone();
         async move {
-            let reason = if tracking.current_id_in(Self::LOGINS_TABLE) == Some(id) {
+            let current = tracking.current_id_in(Self::LOGINS_TABLE);
+            let reason = if current == Some(id) {
                 RevokeReason::Logout
             } else {
                 RevokeReason::Revoked
             };
             let revoked = tracking
                 .tracker()
-                .revoke(Self::LOGINS_TABLE, &owner, RevokeScope::One(id), reason)
+                .revoke(
+                    Self::LOGINS_TABLE,
+                    &owner,
+                    RevokeScope::One(id),
+                    reason,
+                    current,
+                )
                 .await?;
+            if current == Some(id) {
+                tracking.set_remember_cookie(RememberCookie::Clear);
+            }
             Ok(revoked > 0)
         }
     }
@@ -219,15 +267,19 @@ pub trait AuthTracking {
         let owner = self.tracking_owner();
         let tracking = tracking.clone();
         async move {
-            tracking
+            let current = tracking.current_id_in(Self::LOGINS_TABLE);
+            let revoked = tracking
                 .tracker()
                 .revoke(
                     Self::LOGINS_TABLE,
                     &owner,
                     RevokeScope::All,
                     RevokeReason::RevokedAll,
+                    current,
                 )
-                .await
+                .await?;
+            tracking.set_remember_cookie(RememberCookie::Clear);
+            Ok(revoked)
         }
     }
 
@@ -245,6 +297,7 @@ pub trait AuthTracking {
                     &owner,
                     RevokeScope::AllExcept(current),
                     RevokeReason::RevokedOthers,
+                    current,
                 )
                 .await
         }
@@ -264,17 +317,71 @@ pub trait AuthTracking {
         &self,
         tracking: &Tracking,
     ) -> impl Future<Output = Result<Login>> + Send {
+        self.record_session_login_with(tracking, LoginOptions::default())
+    }
+
+    /// Records a session login with options, such as a remember-me cookie that lets the
+    /// login outlive its session. See [`AuthTracking::record_session_login`].
+    ///
+    /// # Errors
+    ///
+    /// As [`AuthTracking::record_session_login`].
+    #[cfg(feature = "axum")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
+    fn record_session_login_with(
+        &self,
+        tracking: &Tracking,
+        options: LoginOptions,
+    ) -> impl Future<Output = Result<Login>> + Send {
         let owner = self.tracking_owner();
         let tracking = tracking.clone();
         async move {
-            let enrichment = crate::tracker::Enrichment {
-                parser: Self::user_agent_parser(),
-                ip_provider: Self::ip_provider(),
-            };
             tracking
                 .tracker()
-                .record_session_login(Self::LOGINS_TABLE, owner, enrichment, &tracking)
+                .record_session_login(
+                    Self::LOGINS_TABLE,
+                    owner,
+                    Self::enrichment(),
+                    &tracking,
+                    options,
+                )
                 .await
+        }
+    }
+
+    /// Creates a personal API token named `name` for this user. The returned
+    /// [`NewToken`] holds the token in clear, to show once.
+    ///
+    /// # Errors
+    ///
+    /// Database errors.
+    fn create_token(
+        &self,
+        tracking: &Tracking,
+        name: &str,
+    ) -> impl Future<Output = Result<NewToken>> + Send {
+        let owner = self.tracking_owner();
+        let tracking = tracking.clone();
+        let name = name.to_owned();
+        async move {
+            tracking
+                .tracker()
+                .create_token(
+                    Self::LOGINS_TABLE,
+                    owner,
+                    &name,
+                    Self::enrichment(),
+                    tracking.request(),
+                )
+                .await
+        }
+    }
+
+    /// Returns this model's User-Agent parser and geolocation provider.
+    fn enrichment() -> crate::tracker::Enrichment {
+        crate::tracker::Enrichment {
+            parser: Self::user_agent_parser(),
+            ip_provider: Self::ip_provider(),
         }
     }
 }

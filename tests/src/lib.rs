@@ -78,7 +78,7 @@ impl PgDatabase {
     fn create_on(admin_url: String) -> Self {
         let name = format!("auth_tracker_test_{}", uuid::Uuid::new_v4().simple());
         let mut admin = PgConnection::establish(&admin_url).unwrap_or_else(|error| {
-            panic!("cannot connect to the PostgreSQL server at {admin_url}: {error}")
+            panic!("failed to connect to the PostgreSQL server at {admin_url}: {error}")
         });
         diesel::sql_query(format!("CREATE DATABASE {name}"))
             .execute(&mut admin)

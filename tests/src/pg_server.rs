@@ -13,24 +13,28 @@ use std::time::{Duration, Instant};
 
 use diesel::{Connection, PgConnection};
 
+use crate::POSTGRES_URL_VAR;
+
 /// Maximum time for `initdb` to finish, and again for the server to accept connections.
 const STARTUP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Interval between checks while waiting for a process or a connection.
 const POLL_INTERVAL: Duration = Duration::from_millis(50);
 
-/// Connection limit of the server. Each tracker opens an r2d2 pool of up to ten
-/// connections and libtest runs one test per CPU thread, so the default limit of 100 is
-/// reached by about nine concurrent tests.
+/// Connection limit of the server. `Tracker::postgres` builds an r2d2 0.8 pool with its
+/// defaults, which opens ten connections at once, and libtest runs one test per CPU
+/// thread. The default limit of 100 would be reached by about nine concurrent tests.
 const MAX_CONNECTIONS: u32 = 300;
 
 /// Superuser created by `initdb`, whatever the operating system user.
 const SUPERUSER: &str = "postgres";
 
-/// File in the temporary folder to which the watchdog writes the exit status of the server.
+/// File in the temporary folder to which [`WATCHDOG_SCRIPT`] writes the exit status of
+/// the server. The script spells out the same name.
 const EXIT_STATUS_FILE: &str = "server.exit-status";
 
-/// File in the temporary folder that receives the server's stdout and stderr.
+/// File in the temporary folder that receives the server's stdout and stderr, also
+/// spelled out in [`WATCHDOG_SCRIPT`].
 const SERVER_LOG_FILE: &str = "server.log";
 
 /// Shell script that starts the server and stops it when the test process exits.
@@ -38,10 +42,11 @@ const SERVER_LOG_FILE: &str = "server.log";
 /// Rust runs no destructor for statics and has no safe `atexit`, so the test process
 /// keeps the write end of this script's stdin in a static instead. The kernel closes that
 /// pipe however the process ends (return, panic, signal or SIGKILL). `cat` then reaches
-/// end of file, and the script sends the server SIGQUIT (immediate shutdown), waits for
-/// it to exit and removes the temporary folder. The script ignores SIGHUP, SIGINT and
-/// SIGTERM, so a Ctrl-C stops the server (which handles SIGINT as a fast shutdown) but not
-/// the cleanup. The server keeps running only if the script itself gets SIGKILL.
+/// end of file, and the script sends the server SIGQUIT (immediate shutdown), or SIGKILL
+/// if it is still running 10 s later. It then removes the temporary folder, so cleanup
+/// finishes shortly after the test process has exited. The script ignores SIGHUP, SIGINT
+/// and SIGTERM, so a Ctrl-C stops the server (which handles SIGINT as a fast shutdown)
+/// but not the cleanup. The server keeps running only if the script itself gets SIGKILL.
 ///
 /// Arguments: the temporary folder, then the server command line.
 const WATCHDOG_SCRIPT: &str = r#"
@@ -53,11 +58,20 @@ exec 3<&0
 server=$!
 {
     cat <&3 >/dev/null
-    [ -e "$folder/server.exit-status" ] || kill -QUIT "$server" 2>/dev/null
+    if [ ! -e "$folder/server.exit-status" ]; then
+        kill -QUIT "$server" 2>/dev/null
+        tries=0
+        while [ ! -e "$folder/server.exit-status" ] && [ "$tries" -lt 100 ]; do
+            sleep 0.1
+            tries=$((tries + 1))
+        done
+        [ -e "$folder/server.exit-status" ] || kill -KILL "$server" 2>/dev/null
+    fi
 } &
+watcher=$!
 wait "$server"
 echo "$?" >"$folder/server.exit-status"
-wait
+wait "$watcher"
 rm -rf "$folder"
 "#;
 
@@ -113,8 +127,8 @@ fn start_shared_server() -> SharedServer {
         Ok(server) => {
             let _ = writeln!(
                 std::io::stderr(),
-                "\nStarted a throwaway PostgreSQL server from {} at {} with data in {}; \
-                 it stops when this test process exits.\n",
+                "\nStarted a throwaway PostgreSQL server from {} at {} with data in {}. \
+                 It stops when this test process exits.\n",
                 binaries.postgres.display(),
                 server.admin_url,
                 server.folder.display(),
@@ -122,7 +136,8 @@ fn start_shared_server() -> SharedServer {
             SharedServer::Running(server)
         }
         Err(message) => SharedServer::Failed(format!(
-            "failed to start a throwaway PostgreSQL server: {message}"
+            "failed to start a throwaway PostgreSQL server: {message}\n\
+             Set {POSTGRES_URL_VAR} to use a running server instead."
         )),
     }
 }
@@ -197,7 +212,7 @@ enum ServerUser {
 impl ServerUser {
     fn resolve() -> Result<Self, String> {
         let uid = run_id(&["-u"])
-            .map_err(|error| format!("cannot check the user id of the tests: {error}"))?;
+            .map_err(|error| format!("failed to check the user id of the tests: {error}"))?;
         if uid != 0 {
             return Ok(Self::Current);
         }
@@ -248,7 +263,7 @@ fn run_id(arguments: &[&str]) -> Result<u32, String> {
     let output = Command::new("id")
         .args(arguments)
         .output()
-        .map_err(|error| format!("cannot run `id`: {error}"))?;
+        .map_err(|error| format!("failed to run `id`: {error}"))?;
     let stdout = String::from_utf8_lossy(&output.stdout);
     if !output.status.success() {
         let stderr = String::from_utf8_lossy(&output.stderr);
@@ -269,10 +284,10 @@ fn start_server(binaries: &ServerBinaries, user: &ServerUser) -> Result<PgServer
     let folder = tempfile::Builder::new()
         .prefix("auth-tracker-postgres-")
         .tempdir()
-        .map_err(|error| format!("cannot create a temporary folder: {error}"))?;
+        .map_err(|error| format!("failed to create a temporary folder: {error}"))?;
     user.take_ownership(folder.path()).map_err(|error| {
         format!(
-            "cannot give {} to the `{SUPERUSER}` user: {error}",
+            "failed to give {} to the `{SUPERUSER}` user: {error}",
             folder.path().display()
         )
     })?;
@@ -327,7 +342,7 @@ fn start_server(binaries: &ServerBinaries, user: &ServerUser) -> Result<PgServer
         Err(error) => {
             let _ = fs::remove_dir_all(&folder);
             return Err(format!(
-                "cannot run `sh` to start `{}`: {error}",
+                "failed to run `sh` to start `{}`: {error}",
                 binaries.postgres.display()
             ));
         }
@@ -357,10 +372,10 @@ fn start_server(binaries: &ServerBinaries, user: &ServerUser) -> Result<PgServer
 /// `program` exits unsuccessfully or runs longer than [`STARTUP_TIMEOUT`].
 fn run_with_timeout(mut command: Command, program: &Path, log_path: &Path) -> Result<(), String> {
     let log = File::create(log_path)
-        .map_err(|error| format!("cannot create {}: {error}", log_path.display()))?;
+        .map_err(|error| format!("failed to create {}: {error}", log_path.display()))?;
     let log_copy = log.try_clone().map_err(|error| {
         format!(
-            "cannot duplicate the handle of {}: {error}",
+            "failed to duplicate the handle of {}: {error}",
             log_path.display()
         )
     })?;
@@ -369,12 +384,12 @@ fn run_with_timeout(mut command: Command, program: &Path, log_path: &Path) -> Re
         .stdout(log_copy)
         .stderr(log)
         .spawn()
-        .map_err(|error| format!("cannot run `{}`: {error}", program.display()))?;
+        .map_err(|error| format!("failed to run `{}`: {error}", program.display()))?;
     let deadline = Instant::now() + STARTUP_TIMEOUT;
     loop {
         let status = child
             .try_wait()
-            .map_err(|error| format!("cannot wait for `{}`: {error}", program.display()))?;
+            .map_err(|error| format!("failed to wait for `{}`: {error}", program.display()))?;
         match status {
             Some(status) if status.success() => return Ok(()),
             Some(status) => {
@@ -403,7 +418,7 @@ fn pick_free_port() -> Result<u16, String> {
     TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
         .and_then(|listener| listener.local_addr())
         .map(|address| address.port())
-        .map_err(|error| format!("cannot find a free port on 127.0.0.1: {error}"))
+        .map_err(|error| format!("failed to find a free port on 127.0.0.1: {error}"))
 }
 
 /// Connects to `admin_url` until it succeeds, and fails with the server log if the server
@@ -451,7 +466,7 @@ fn read_log(path: &Path) -> String {
     match fs::read_to_string(path) {
         Ok(text) if text.trim().is_empty() => "(empty)".to_owned(),
         Ok(text) => text.trim_end().to_owned(),
-        Err(error) => format!("(cannot read {}: {error})", path.display()),
+        Err(error) => format!("(failed to read {}: {error})", path.display()),
     }
 }
 

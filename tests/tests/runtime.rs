@@ -1,5 +1,6 @@
-//! The runtime against real databases: every test runs on a SQLite file and on the
-//! PostgreSQL server named by `AUTH_TRACKER_POSTGRES_URL`.
+//! The runtime against real databases: every test runs on a SQLite file and on
+//! PostgreSQL, either the server named by `AUTH_TRACKER_POSTGRES_URL` or a throwaway
+//! server started from the installed binaries.
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};

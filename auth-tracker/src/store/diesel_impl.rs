@@ -19,7 +19,7 @@ use super::sql::SqlDialect;
 use super::{LoginRow, LoginStore, NewLogin, RevokeTarget, RevokedLogin};
 use crate::error::{Error, Result};
 use crate::migrations::{Dialect, up_sql};
-use crate::model::{LoginId, Owner, RevokeReason};
+use crate::model::{LoginId, LoginKind, Owner, RevokeReason};
 
 /// Ids are bound one placeholder each; this keeps a revoke well under SQLite's limit of
 /// 32,766 bound parameters per statement.
@@ -29,10 +29,32 @@ const REVOKE_CHUNK: usize = 500;
 struct OwnedRow {
     #[diesel(sql_type = Text)]
     id: String,
+    #[diesel(sql_type = Text)]
+    kind: String,
+    #[diesel(sql_type = Nullable<Text>)]
+    name: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     session_id: Option<String>,
     #[diesel(sql_type = Nullable<Timestamp>)]
     revoked_at: Option<NaiveDateTime>,
+}
+
+#[derive(QueryableByName)]
+struct CountRow {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    count: i64,
+}
+
+fn revoked_login(row: OwnedRow) -> Result<RevokedLogin> {
+    let id = parse_id(&row.id)?;
+    let kind = LoginKind::from_column(&row.kind)
+        .ok_or_else(|| Error::CorruptRow(format!("login {id} has unknown kind {:?}", row.kind)))?;
+    Ok(RevokedLogin {
+        id,
+        kind,
+        name: row.name,
+        session_id: row.session_id,
+    })
 }
 
 fn parse_id(text: &str) -> Result<LoginId> {
@@ -99,6 +121,9 @@ macro_rules! diesel_login_store {
                     .bind::<Text, _>(login.kind.as_str())
                     .bind::<Nullable<Text>, _>(login.name.as_deref())
                     .bind::<Nullable<Text>, _>(login.session_id.as_deref())
+                    .bind::<Nullable<Text>, _>(login.token_hash.as_deref())
+                    .bind::<Nullable<Text>, _>(login.remember_selector.as_deref())
+                    .bind::<Nullable<Text>, _>(login.remember_verifier_hash.as_deref())
                     .bind::<Nullable<Text>, _>(login.user_agent.as_deref())
                     .bind::<Nullable<Text>, _>(login.ip_address.as_deref())
                     .bind::<Nullable<Text>, _>(login.device.as_deref())
@@ -163,15 +188,19 @@ macro_rules! diesel_login_store {
                             }
                             rows.into_iter().filter(|row| row.revoked_at.is_none()).collect()
                         }
-                        RevokeTarget::AllExcept(Some(kept)) => sql_query(sql.select_unrevoked(table, true))
-                            .bind::<Text, _>(&owner.user_type)
-                            .bind::<Text, _>(&owner.user_id)
-                            .bind::<Text, _>(kept.to_string())
-                            .load::<OwnedRow>(connection)?,
-                        RevokeTarget::AllExcept(None) => sql_query(sql.select_unrevoked(table, false))
-                            .bind::<Text, _>(&owner.user_type)
-                            .bind::<Text, _>(&owner.user_id)
-                            .load::<OwnedRow>(connection)?,
+                        RevokeTarget::AllExcept { kept: Some(kept), include_tokens } => {
+                            sql_query(sql.select_unrevoked(table, true, include_tokens))
+                                .bind::<Text, _>(&owner.user_type)
+                                .bind::<Text, _>(&owner.user_id)
+                                .bind::<Text, _>(kept.to_string())
+                                .load::<OwnedRow>(connection)?
+                        }
+                        RevokeTarget::AllExcept { kept: None, include_tokens } => {
+                            sql_query(sql.select_unrevoked(table, false, include_tokens))
+                                .bind::<Text, _>(&owner.user_type)
+                                .bind::<Text, _>(&owner.user_id)
+                                .load::<OwnedRow>(connection)?
+                        }
                     };
 
                     let mut revoked_count = 0;
@@ -190,12 +219,7 @@ macro_rules! diesel_login_store {
 
                     let revoked = candidates
                         .into_iter()
-                        .map(|row| {
-                            Ok(RevokedLogin {
-                                id: parse_id(&row.id)?,
-                                session_id: row.session_id,
-                            })
-                        })
+                        .map(revoked_login)
                         .collect::<Result<Vec<_>>>()?;
                     Ok((revoked_count, revoked))
                 })
@@ -238,6 +262,77 @@ macro_rules! diesel_login_store {
                     .bind::<Text, _>(id.to_string())
                     .execute(&mut self.connection()?)?;
                 Ok(())
+            }
+
+            fn find_by_selector(&self, table: &str, selector: &str) -> Result<Option<LoginRow>> {
+                let sql: SqlDialect = $sql;
+                let row = sql_query(sql.find_by_selector(table))
+                    .bind::<Text, _>(selector)
+                    .get_result::<LoginRow>(&mut self.connection()?)
+                    .optional()?;
+                Ok(row)
+            }
+
+            fn find_by_token_hash(&self, table: &str, token_hash: &str) -> Result<Option<LoginRow>> {
+                let sql: SqlDialect = $sql;
+                let row = sql_query(sql.find_by_token_hash(table))
+                    .bind::<Text, _>(token_hash)
+                    .get_result::<LoginRow>(&mut self.connection()?)
+                    .optional()?;
+                Ok(row)
+            }
+
+            fn bind_session(
+                &self,
+                table: &str,
+                id: LoginId,
+                session_id: &str,
+                now: NaiveDateTime,
+            ) -> Result<bool> {
+                let sql: SqlDialect = $sql;
+                let updated = sql_query(sql.bind_session(table))
+                    .bind::<Text, _>(session_id)
+                    .bind::<Timestamp, _>(now)
+                    .bind::<Text, _>(id.to_string())
+                    .execute(&mut self.connection()?)?;
+                Ok(updated > 0)
+            }
+
+            fn count_same_device(
+                &self,
+                table: &str,
+                owner: &Owner,
+                id: LoginId,
+                device: [Option<&str>; 3],
+            ) -> Result<u64> {
+                let sql: SqlDialect = $sql;
+                let [browser, platform, device] = device.map(|part| part.unwrap_or_default());
+                let row = sql_query(sql.count_same_device(table))
+                    .bind::<Text, _>(&owner.user_type)
+                    .bind::<Text, _>(&owner.user_id)
+                    .bind::<Text, _>(id.to_string())
+                    .bind::<Text, _>(browser)
+                    .bind::<Text, _>(platform)
+                    .bind::<Text, _>(device)
+                    .get_result::<CountRow>(&mut self.connection()?)?;
+                Ok(row.count.unsigned_abs())
+            }
+
+            fn count_same_country(
+                &self,
+                table: &str,
+                owner: &Owner,
+                id: LoginId,
+                country_code: &str,
+            ) -> Result<u64> {
+                let sql: SqlDialect = $sql;
+                let row = sql_query(sql.count_same_country(table))
+                    .bind::<Text, _>(&owner.user_type)
+                    .bind::<Text, _>(&owner.user_id)
+                    .bind::<Text, _>(id.to_string())
+                    .bind::<Text, _>(country_code)
+                    .get_result::<CountRow>(&mut self.connection()?)?;
+                Ok(row.count.unsigned_abs())
             }
         }
     };

@@ -30,6 +30,9 @@ pub(crate) struct NewLogin {
     pub(crate) kind: LoginKind,
     pub(crate) name: Option<String>,
     pub(crate) session_id: Option<String>,
+    pub(crate) token_hash: Option<String>,
+    pub(crate) remember_selector: Option<String>,
+    pub(crate) remember_verifier_hash: Option<String>,
     pub(crate) user_agent: Option<String>,
     pub(crate) ip_address: Option<String>,
     pub(crate) device: Option<String>,
@@ -46,14 +49,18 @@ pub(crate) struct NewLogin {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum RevokeTarget {
     One(LoginId),
-    AllExcept(Option<LoginId>),
+    AllExcept {
+        kept: Option<LoginId>,
+        include_tokens: bool,
+    },
 }
 
 /// A login revoked by one call, with the session to delete from the session store.
 #[derive(Clone, Debug)]
 pub(crate) struct RevokedLogin {
-    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) id: LoginId,
+    pub(crate) kind: LoginKind,
+    pub(crate) name: Option<String>,
     #[cfg_attr(not(feature = "axum"), allow(dead_code))]
     pub(crate) session_id: Option<String>,
 }
@@ -109,9 +116,46 @@ pub(crate) trait LoginStore: Send + Sync + std::fmt::Debug + 'static {
     /// Stores a geolocation result on a login.
     fn set_location(&self, table: &str, id: LoginId, location: &crate::geo::Location)
     -> Result<()>;
+
+    /// Finds a login by its remember-me selector, in any state.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    fn find_by_selector(&self, table: &str, selector: &str) -> Result<Option<LoginRow>>;
+
+    /// Finds a login by the hash of its token, in any state.
+    fn find_by_token_hash(&self, table: &str, token_hash: &str) -> Result<Option<LoginRow>>;
+
+    /// Binds an active login to a new session id and moves its activity to `now`.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    fn bind_session(
+        &self,
+        table: &str,
+        id: LoginId,
+        session_id: &str,
+        now: NaiveDateTime,
+    ) -> Result<bool>;
+
+    /// Counts the owner's other logins, in any state, from the same browser, platform
+    /// and device. `None` matches a missing value.
+    fn count_same_device(
+        &self,
+        table: &str,
+        owner: &Owner,
+        id: LoginId,
+        device: [Option<&str>; 3],
+    ) -> Result<u64>;
+
+    /// Counts the owner's other logins, in any state, located in `country_code`.
+    fn count_same_country(
+        &self,
+        table: &str,
+        owner: &Owner,
+        id: LoginId,
+        country_code: &str,
+    ) -> Result<u64>;
 }
 
-/// A row as read, secrets other than the session id left out.
+/// A row as read. It contains the session id and secret hashes, so it never leaves the
+/// crate: [`LoginRow::into_login`] drops them.
 #[derive(Clone, Debug, QueryableByName)]
 pub(crate) struct LoginRow {
     #[diesel(sql_type = Text)]
@@ -126,6 +170,13 @@ pub(crate) struct LoginRow {
     pub(crate) name: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     pub(crate) session_id: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(crate) token_hash: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    pub(crate) remember_selector: Option<String>,
+    #[diesel(sql_type = Nullable<Text>)]
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) remember_verifier_hash: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
     pub(crate) user_agent: Option<String>,
     #[diesel(sql_type = Nullable<Text>)]
@@ -185,6 +236,7 @@ impl LoginRow {
         Ok(Login {
             id,
             kind,
+            remembered: self.remember_selector.is_some(),
             name: self.name,
             user_type: self.user_type,
             user_id: self.user_id,

@@ -48,7 +48,8 @@ impl SqlDialect {
 
     fn columns(&self) -> String {
         format!(
-            "id, user_type, user_id, kind, name, session_id, user_agent, ip_address, \
+            "id, user_type, user_id, kind, name, session_id, token_hash, remember_selector, \
+             remember_verifier_hash, user_agent, ip_address, \
              device, device_type, platform, platform_version, browser, browser_version, \
              city, region, country, country_code, {} AS ip_data, created_at, \
              last_activity_at, expires_at, revoked_at, revoke_reason",
@@ -58,10 +59,11 @@ impl SqlDialect {
 
     pub(crate) fn insert(&self, table: &str) -> String {
         self.finish(format!(
-            "INSERT INTO {table} (id, user_type, user_id, kind, name, session_id, user_agent, \
-             ip_address, device, device_type, platform, platform_version, browser, \
-             browser_version, created_at, last_activity_at, expires_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+            "INSERT INTO {table} (id, user_type, user_id, kind, name, session_id, token_hash, \
+             remember_selector, remember_verifier_hash, user_agent, ip_address, device, \
+             device_type, platform, platform_version, browser, browser_version, created_at, \
+             last_activity_at, expires_at) \
+             VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
         ))
     }
 
@@ -78,7 +80,7 @@ impl SqlDialect {
             "SELECT {} FROM {table} \
              WHERE user_type = ? AND user_id = ? AND revoked_at IS NULL \
              AND (expires_at IS NULL OR expires_at > ?) \
-             AND (kind <> 'session' OR last_activity_at > ?) \
+             AND (kind <> 'session' OR remember_selector IS NOT NULL OR last_activity_at > ?) \
              ORDER BY last_activity_at DESC, id DESC",
             self.columns()
         ))
@@ -87,17 +89,69 @@ impl SqlDialect {
     /// Binds: user_type, user_id, id.
     pub(crate) fn find_owned(&self, table: &str) -> String {
         self.finish(format!(
-            "SELECT id, session_id, revoked_at FROM {table} \
+            "SELECT id, kind, name, session_id, revoked_at FROM {table} \
              WHERE user_type = ? AND user_id = ? AND id = ?"
         ))
     }
 
     /// Binds: user_type, user_id, then the excluded id when `excluding` is set.
-    pub(crate) fn select_unrevoked(&self, table: &str, excluding: bool) -> String {
+    pub(crate) fn select_unrevoked(
+        &self,
+        table: &str,
+        excluding: bool,
+        include_tokens: bool,
+    ) -> String {
         let exclusion = if excluding { " AND id <> ?" } else { "" };
+        let kinds = if include_tokens {
+            ""
+        } else {
+            " AND kind = 'session'"
+        };
         self.finish(format!(
-            "SELECT id, session_id, revoked_at FROM {table} \
-             WHERE user_type = ? AND user_id = ? AND revoked_at IS NULL{exclusion}"
+            "SELECT id, kind, name, session_id, revoked_at FROM {table} \
+             WHERE user_type = ? AND user_id = ? AND revoked_at IS NULL{exclusion}{kinds}"
+        ))
+    }
+
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn find_by_selector(&self, table: &str) -> String {
+        self.finish(format!(
+            "SELECT {} FROM {table} WHERE remember_selector = ?",
+            self.columns()
+        ))
+    }
+
+    pub(crate) fn find_by_token_hash(&self, table: &str) -> String {
+        self.finish(format!(
+            "SELECT {} FROM {table} WHERE token_hash = ?",
+            self.columns()
+        ))
+    }
+
+    /// Binds: session id, now, id.
+    #[cfg_attr(not(feature = "axum"), allow(dead_code))]
+    pub(crate) fn bind_session(&self, table: &str) -> String {
+        self.finish(format!(
+            "UPDATE {table} SET session_id = ?, last_activity_at = ? \
+             WHERE id = ? AND revoked_at IS NULL"
+        ))
+    }
+
+    /// Binds: user_type, user_id, id, browser, platform, device (empty text for none).
+    pub(crate) fn count_same_device(&self, table: &str) -> String {
+        self.finish(format!(
+            "SELECT COUNT(*) AS count FROM {table} \
+             WHERE user_type = ? AND user_id = ? AND id <> ? \
+             AND COALESCE(browser, '') = ? AND COALESCE(platform, '') = ? \
+             AND COALESCE(device, '') = ?"
+        ))
+    }
+
+    /// Binds: user_type, user_id, id, country code.
+    pub(crate) fn count_same_country(&self, table: &str) -> String {
+        self.finish(format!(
+            "SELECT COUNT(*) AS count FROM {table} \
+             WHERE user_type = ? AND user_id = ? AND id <> ? AND country_code = ?"
         ))
     }
 

@@ -6,8 +6,8 @@
 
 use std::net::SocketAddr;
 
-use auth_tracker::Tracker;
 use auth_tracker::axum::TrackingLayer;
+use auth_tracker::{Tracker, TrackerConfig};
 use axum::Router;
 use axum::middleware;
 use axum::routing::{get, post};
@@ -39,7 +39,10 @@ pub struct BuildError(#[from] auth_tracker::Error);
 ///
 /// [`BuildError`] when the database cannot be opened or migrated.
 pub async fn build(database_url: &str) -> Result<Router, BuildError> {
-    let tracker = Tracker::connect(database_url)?;
+    let mut config = TrackerConfig::default();
+    // The demo serves plain HTTP on loopback, where browsers drop `Secure` cookies.
+    config.remember_cookie_secure = false;
+    let tracker = Tracker::connect(database_url)?.with_config(config);
     tracker.migrate().await?;
 
     // NOTE: sessions live in memory, so a restart signs every browser out; their logins
@@ -61,6 +64,7 @@ pub async fn build(database_url: &str) -> Result<Router, BuildError> {
         .route("/logout", post(routes::logout))
         .route("/security", get(routes::security))
         .route("/api/logins", get(routes::api_logins))
+        .route("/api/tokens", post(routes::create_token))
         .route("/logins/{id}/revoke", post(routes::revoke_one))
         .route("/logins/revoke-others", post(routes::revoke_others))
         .route("/logins/revoke-all", post(routes::revoke_all))

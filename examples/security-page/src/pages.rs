@@ -1,6 +1,6 @@
 //! HTML pages, rendered with maud so every value is escaped.
 
-use auth_tracker::Login;
+use auth_tracker::{Login, LoginKind};
 use maud::{DOCTYPE, Markup, html};
 
 use crate::users::User;
@@ -108,6 +108,10 @@ pub(crate) fn security(user: &User, logins: &[Login]) -> Markup {
 }
 
 fn describe_client(login: &Login) -> String {
+    if login.kind == LoginKind::Token {
+        let name = login.name.as_deref().unwrap_or("unnamed");
+        return format!("API token \u{201c}{name}\u{201d}");
+    }
     let browser = match (&login.browser, &login.browser_version) {
         (Some(browser), Some(version)) => format!("{browser} {version}"),
         (Some(browser), None) => browser.clone(),

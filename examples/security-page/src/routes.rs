@@ -1,8 +1,8 @@
 //! Route handlers of the demo's HTTP contract.
 
-use auth_tracker::{AuthTracking, Error as TrackerError, LoginId, Tracking};
+use auth_tracker::{AuthTracking, Error as TrackerError, LoginId, LoginOptions, Tracking};
 use axum::Json;
-use axum::extract::{Form, Path};
+use axum::extract::{Form, FromRequest, Path, Request};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -18,9 +18,8 @@ type AuthSession = axum_login::AuthSession<Users>;
 pub(crate) struct LoginForm {
     email: String,
     password: String,
-    /// Accepted for forward compatibility: per-login remember-me cookies are not issued yet.
+    /// `on` when the "remember me" box is ticked.
     #[serde(default)]
-    #[allow(dead_code)]
     remember: Option<String>,
 }
 
@@ -69,11 +68,14 @@ fn signed_in(
     }
 }
 
+/// API clients, recognised by `Accept: application/json` or a bearer token, get JSON
+/// instead of redirects.
 fn wants_json(headers: &HeaderMap) -> bool {
-    headers
+    let accepts_json = headers
         .get(header::ACCEPT)
         .and_then(|accept| accept.to_str().ok())
-        .is_some_and(|accept| accept.contains("application/json"))
+        .is_some_and(|accept| accept.contains("application/json"));
+    accepts_json || headers.contains_key(header::AUTHORIZATION)
 }
 
 /// `GET /login`
@@ -100,7 +102,9 @@ pub(crate) async fn login(
     };
 
     auth.login(&user).await?;
-    user.record_session_login(&tracking).await?;
+    let remember = form.remember.as_deref() == Some("on");
+    user.record_session_login_with(&tracking, LoginOptions::remember(remember))
+        .await?;
     Ok(Redirect::to("/security").into_response())
 }
 
@@ -204,4 +208,58 @@ fn revoke_response(headers: &HeaderMap, revoked: u64, signed_out: bool) -> Respo
     }
     let next = if signed_out { "/login" } else { "/security" };
     Redirect::to(next).into_response()
+}
+
+/// Body of `POST /api/tokens`, as a form or as JSON.
+#[derive(Deserialize)]
+pub(crate) struct TokenRequest {
+    name: String,
+}
+
+/// Longest accepted token name, in characters.
+const MAX_TOKEN_NAME_CHARS: usize = 100;
+
+/// `POST /api/tokens`
+pub(crate) async fn create_token(
+    auth: AuthSession,
+    tracking: Tracking,
+    request: Request,
+) -> Result<Response, AppError> {
+    let headers = request.headers().clone();
+    let (user, _) = match signed_in(&auth, &tracking, &headers, true) {
+        Ok(signed_in) => signed_in,
+        Err(response) => return Ok(response),
+    };
+    let is_json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("application/json"));
+    let body = if is_json {
+        Json::<TokenRequest>::from_request(request, &())
+            .await
+            .map(|Json(body)| body)
+            .map_err(IntoResponse::into_response)
+    } else {
+        Form::<TokenRequest>::from_request(request, &())
+            .await
+            .map(|Form(body)| body)
+            .map_err(IntoResponse::into_response)
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) => return Ok(rejection),
+    };
+
+    let name = body.name.trim();
+    if name.is_empty() || name.chars().count() > MAX_TOKEN_NAME_CHARS {
+        let error = format!("invalid token name: use 1 to {MAX_TOKEN_NAME_CHARS} characters");
+        return Ok((
+            StatusCode::UNPROCESSABLE_ENTITY,
+            Json(json!({ "error": error })),
+        )
+            .into_response());
+    }
+    let created = user.create_token(&tracking, name).await?;
+    let body = json!({ "id": created.login.id, "token": created.token.expose() });
+    Ok((StatusCode::CREATED, Json(body)).into_response())
 }

@@ -8,12 +8,19 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 
 use crate::agent::UserAgentParser;
-use crate::context::truncate_on_char_boundary;
 use crate::error::{Error, Result};
+use crate::events::{GeolocationFailed, Listeners, LoginRevoked, NewLogin, TokenCreated};
 use crate::geo::GeoProvider;
-use crate::model::{Login, LoginId, Owner, RevokeReason};
-use crate::store::{LoginStore, RevokeTarget};
+use crate::model::{Login, LoginId, Owner};
+use crate::store::LoginStore;
 use crate::table::validate_table_name;
+
+pub(crate) mod check;
+mod record;
+mod revoke;
+
+pub use record::{LoginOptions, NewToken};
+pub use revoke::{RevokeFuture, RevokeScope, RevokedToken, TokenRevoker};
 
 /// Tracker settings. Every field has a default, see [`TrackerConfig::default`].
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,6 +38,18 @@ pub struct TrackerConfig {
     pub max_user_agent_bytes: usize,
     /// Time limit of one geolocation lookup. Default 2 s.
     pub geolocation_timeout: Duration,
+    /// Absolute lifetime of a remembered session login, from its creation. Its remember
+    /// cookie lives as long. Remembered logins do not expire when idle. Default 30 days.
+    pub remember_lifetime: Duration,
+    /// Name of the remember-me cookie. Default `remember`.
+    pub remember_cookie_name: String,
+    /// Whether the remember-me cookie is marked `Secure`, so browsers send it over HTTPS
+    /// only. Default `true`; turn it off only for plain-HTTP development servers.
+    pub remember_cookie_secure: bool,
+    /// Absolute lifetime of a personal API token. `None` means no limit. Default `None`.
+    pub token_lifetime: Option<Duration>,
+    /// Whether "sign out other devices" also revokes API tokens. Default `true`.
+    pub revoke_others_includes_tokens: bool,
 }
 
 impl Default for TrackerConfig {
@@ -41,19 +60,13 @@ impl Default for TrackerConfig {
             session_lifetime: Some(Duration::from_secs(7 * 24 * 60 * 60)),
             max_user_agent_bytes: 1024,
             geolocation_timeout: Duration::from_secs(2),
+            remember_lifetime: Duration::from_secs(30 * 24 * 60 * 60),
+            remember_cookie_name: "remember".to_owned(),
+            remember_cookie_secure: true,
+            token_lifetime: None,
+            revoke_others_includes_tokens: true,
         }
     }
-}
-
-/// Set of a user's logins that a revoke reaches.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum RevokeScope {
-    /// One login, by id.
-    One(LoginId),
-    /// Every login except the given one; every login when it is `None`.
-    AllExcept(Option<LoginId>),
-    /// Every login.
-    All,
 }
 
 /// Enrichment settings of a user model: its User-Agent parser and geolocation provider.
@@ -85,6 +98,8 @@ pub(crate) const SESSION_KEY: &str = "auth_tracker.login";
 pub struct Tracker {
     store: Arc<dyn LoginStore>,
     config: Arc<TrackerConfig>,
+    listeners: Arc<Listeners>,
+    token_revoker: Option<Arc<dyn TokenRevoker>>,
     #[cfg(feature = "axum")]
     session_store: Option<Arc<dyn tower_sessions::SessionStore>>,
 }
@@ -94,6 +109,8 @@ impl fmt::Debug for Tracker {
         f.debug_struct("Tracker")
             .field("store", &self.store)
             .field("config", &self.config)
+            .field("listeners", &self.listeners)
+            .field("token_revoker", &self.token_revoker.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -104,6 +121,8 @@ impl Tracker {
         Self {
             store,
             config: Arc::default(),
+            listeners: Arc::default(),
+            token_revoker: None,
             #[cfg(feature = "axum")]
             session_store: None,
         }
@@ -204,6 +223,55 @@ impl Tracker {
         self
     }
 
+    /// Calls `revoker` whenever token logins are revoked, so tokens that the application
+    /// issued itself (JWT ids, OAuth access tokens) can be revoked at their issuer too.
+    pub fn with_token_revoker(mut self, revoker: impl TokenRevoker) -> Self {
+        self.token_revoker = Some(Arc::new(revoker));
+        self
+    }
+
+    /// Adds a listener for new logins. It is not called when a remember-me cookie binds
+    /// an existing login to a new session.
+    pub fn on_new_login(mut self, listener: impl Fn(&NewLogin) + Send + Sync + 'static) -> Self {
+        Arc::make_mut(&mut self.listeners)
+            .new_login
+            .push(Arc::new(listener));
+        self
+    }
+
+    /// Adds a listener for revoked logins, called once per revoked login.
+    pub fn on_login_revoked(
+        mut self,
+        listener: impl Fn(&LoginRevoked) + Send + Sync + 'static,
+    ) -> Self {
+        Arc::make_mut(&mut self.listeners)
+            .login_revoked
+            .push(Arc::new(listener));
+        self
+    }
+
+    /// Adds a listener for created personal API tokens.
+    pub fn on_token_created(
+        mut self,
+        listener: impl Fn(&TokenCreated) + Send + Sync + 'static,
+    ) -> Self {
+        Arc::make_mut(&mut self.listeners)
+            .token_created
+            .push(Arc::new(listener));
+        self
+    }
+
+    /// Adds a listener for failed geolocation lookups.
+    pub fn on_geolocation_failed(
+        mut self,
+        listener: impl Fn(&GeolocationFailed) + Send + Sync + 'static,
+    ) -> Self {
+        Arc::make_mut(&mut self.listeners)
+            .geolocation_failed
+            .push(Arc::new(listener));
+        self
+    }
+
     /// Returns the settings.
     pub fn config(&self) -> &TrackerConfig {
         &self.config
@@ -290,311 +358,6 @@ impl Tracker {
         let table = validate_table_name(table)?.to_owned();
         let row = self.blocking(move |store| store.find(&table, id)).await?;
         row.map(|row| row.into_login(current)).transpose()
-    }
-
-    /// Revokes an owner's logins in one transaction and deletes their sessions from the
-    /// session store. Returns how many logins this call revoked: revoking again is a
-    /// no-op that returns 0.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::LoginNotFound`] when [`RevokeScope::One`] names a login the owner does not
-    /// have, [`Error::InvalidTableName`], or a database error. A session store that fails
-    /// to delete a session is logged, not returned: the per-request check rejects the
-    /// revoked login anyway.
-    #[tracing::instrument(level = "debug", skip_all, fields(user.id = %owner.user_id, ?scope, reason = reason.as_str()), err)]
-    pub async fn revoke(
-        &self,
-        table: &str,
-        owner: &Owner,
-        scope: RevokeScope,
-        reason: RevokeReason,
-    ) -> Result<u64> {
-        let table = validate_table_name(table)?.to_owned();
-        let owner = owner.clone();
-        let target = match scope {
-            RevokeScope::One(id) => RevokeTarget::One(id),
-            RevokeScope::AllExcept(kept) => RevokeTarget::AllExcept(kept),
-            RevokeScope::All => RevokeTarget::AllExcept(None),
-        };
-        let now = now_utc().naive_utc();
-        let (count, revoked) = self
-            .blocking(move |store| store.revoke(&table, &owner, target, reason, now))
-            .await?;
-        tracing::info!(revoked = count, "revoked logins");
-
-        #[cfg(feature = "axum")]
-        self.delete_sessions(&revoked).await;
-        #[cfg(not(feature = "axum"))]
-        let _ = revoked;
-
-        Ok(count)
-    }
-
-    #[cfg(feature = "axum")]
-    async fn delete_sessions(&self, revoked: &[crate::store::RevokedLogin]) {
-        let Some(session_store) = &self.session_store else {
-            return;
-        };
-        for login in revoked {
-            let Some(session_id) = &login.session_id else {
-                continue;
-            };
-            let Ok(session_id) = session_id.parse::<tower_sessions::session::Id>() else {
-                tracing::warn!(login.id = %login.id, "stored session id is not a tower-sessions id");
-                continue;
-            };
-            if let Err(error) = session_store.delete(&session_id).await {
-                tracing::warn!(login.id = %login.id, %error, "failed to delete a revoked login's session");
-            }
-        }
-    }
-
-    /// Records a session login: cycles the session id, stores the login in the session,
-    /// inserts the row with the final session id and makes it the current login.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::NoSession`], session-store errors and database errors. Enrichment never
-    /// fails the call.
-    #[cfg(feature = "axum")]
-    #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
-    #[tracing::instrument(level = "debug", skip_all, fields(user.id = %owner.user_id, login.id), err)]
-    pub async fn record_session_login(
-        &self,
-        table: &str,
-        owner: Owner,
-        enrichment: Enrichment,
-        tracking: &crate::Tracking,
-    ) -> Result<Login> {
-        let table = validate_table_name(table)?.to_owned();
-        let session = tracking.session().ok_or(Error::NoSession)?.clone();
-        let id = LoginId::new();
-        tracing::Span::current().record("login.id", tracing::field::display(id));
-        let current = crate::CurrentLogin {
-            id,
-            table: table.clone(),
-        };
-
-        // A new session id on every sign-in defeats session fixation, also when the
-        // session was already signed in as someone else.
-        session.cycle_id().await?;
-        session.insert(SESSION_KEY, &current).await?;
-        session.save().await?;
-        let session_id = session.id().map(|session_id| session_id.to_string());
-
-        let recorded = self
-            .insert_login(
-                &table,
-                id,
-                owner,
-                session_id,
-                enrichment,
-                tracking.request(),
-            )
-            .await;
-        if recorded.is_err() {
-            if let Err(remove_error) = session.remove_value(SESSION_KEY).await {
-                tracing::warn!(error = %remove_error, "failed to unbind a login that was not recorded");
-            }
-        } else {
-            tracking.set_current(Some(current));
-        }
-        recorded
-    }
-
-    /// Records a session login bound to `session_id`, for frameworks other than axum.
-    ///
-    /// The caller must already have cycled the session id, must store the returned
-    /// login's id in the session, and must call [`Tracker::check_login`] on each request.
-    /// With axum, [`AuthTracking::record_session_login`](crate::AuthTracking::record_session_login)
-    /// does all of it.
-    ///
-    /// # Errors
-    ///
-    /// [`Error::InvalidTableName`] or a database error. Enrichment never fails the call.
-    #[tracing::instrument(level = "debug", skip_all, fields(user.id = %owner.user_id, login.id), err)]
-    pub async fn record_login(
-        &self,
-        table: &str,
-        owner: Owner,
-        session_id: Option<String>,
-        enrichment: Enrichment,
-        request: &crate::RequestContext,
-    ) -> Result<Login> {
-        let table = validate_table_name(table)?.to_owned();
-        let id = LoginId::new();
-        tracing::Span::current().record("login.id", tracing::field::display(id));
-        self.insert_login(&table, id, owner, session_id, enrichment, request)
-            .await
-    }
-
-    async fn insert_login(
-        &self,
-        table: &str,
-        id: LoginId,
-        owner: Owner,
-        session_id: Option<String>,
-        enrichment: Enrichment,
-        request: &crate::RequestContext,
-    ) -> Result<Login> {
-        let now = now_utc();
-        let row = self.new_row(
-            id,
-            owner,
-            crate::LoginKind::Session,
-            session_id,
-            enrichment,
-            request,
-            now,
-        );
-        let insert_table = table.to_owned();
-        self.blocking(move |store| store.insert(&insert_table, &row))
-            .await?;
-
-        if let (Some(provider), Some(ip)) = (enrichment.ip_provider, request.ip) {
-            self.spawn_geolocation(table.to_owned(), id, ip, provider);
-        }
-        tracing::info!(login.id = %id, "recorded a session login");
-
-        self.find_login(table, id, Some(id))
-            .await?
-            .ok_or(Error::LoginNotFound)
-    }
-
-    #[allow(clippy::too_many_arguments)]
-    fn new_row(
-        &self,
-        id: LoginId,
-        owner: Owner,
-        kind: crate::LoginKind,
-        session_id: Option<String>,
-        enrichment: Enrichment,
-        request: &crate::RequestContext,
-        now: DateTime<Utc>,
-    ) -> crate::store::NewLogin {
-        let user_agent = request.user_agent.as_deref().map(|agent| {
-            truncate_on_char_boundary(agent, self.config.max_user_agent_bytes).to_owned()
-        });
-        let parsed = user_agent
-            .as_deref()
-            .map(|agent| {
-                enrichment
-                    .parser
-                    .parse_with_hints(agent, &request.client_hints)
-            })
-            .unwrap_or_default();
-        let expires_at = self
-            .config
-            .session_lifetime
-            .and_then(|lifetime| chrono::Duration::from_std(lifetime).ok())
-            .map(|lifetime| (now + lifetime).naive_utc());
-
-        crate::store::NewLogin {
-            id,
-            owner,
-            kind,
-            name: None,
-            session_id,
-            user_agent,
-            ip_address: request.ip.map(|ip| ip.to_string()),
-            device: parsed.device.clone(),
-            device_type: parsed
-                .device_type
-                .map(|device_type| device_type.as_str().to_owned()),
-            platform: parsed.platform.clone(),
-            platform_version: parsed.platform_version.clone(),
-            browser: parsed.browser.clone(),
-            browser_version: parsed.browser_version.clone(),
-            created_at: now.naive_utc(),
-            expires_at,
-        }
-    }
-
-    /// Looks up a login's location off the request path and stores it when it returns.
-    /// Non-public addresses are never sent to the provider.
-    fn spawn_geolocation(
-        &self,
-        table: String,
-        id: LoginId,
-        ip: IpAddr,
-        provider: &'static dyn GeoProvider,
-    ) {
-        if !is_public_ip(ip) {
-            return;
-        }
-        let tracker = self.clone();
-        let timeout = self.config.geolocation_timeout;
-        tokio::spawn(async move {
-            let location = match tokio::time::timeout(timeout, provider.locate(ip)).await {
-                Ok(Ok(Some(location))) => location,
-                Ok(Ok(None)) => return,
-                Ok(Err(error)) => {
-                    tracing::warn!(login.id = %id, %error, "geolocation failed");
-                    return;
-                }
-                Err(_) => {
-                    tracing::warn!(login.id = %id, ?timeout, "geolocation timed out");
-                    return;
-                }
-            };
-            let stored = tracker
-                .blocking(move |store| store.set_location(&table, id, &location))
-                .await;
-            if let Err(error) = stored {
-                tracing::warn!(login.id = %id, %error, "failed to store a geolocation");
-            }
-        });
-    }
-
-    /// Checks the login behind a session on a request: returns it when it is active,
-    /// after moving its activity time and session id forward if they are stale, and
-    /// `None` when it is revoked, expired or gone. [`TrackingLayer`](crate::axum::TrackingLayer)
-    /// calls it on every request; other frameworks call it from their middleware.
-    ///
-    /// # Errors
-    ///
-    /// Database errors. Callers should return an error response for them instead of
-    /// letting the request through unchecked.
-    pub async fn check_login(
-        &self,
-        current: &crate::CurrentLogin,
-        session_id: Option<String>,
-    ) -> Result<Option<Login>> {
-        let table = validate_table_name(&current.table)?.to_owned();
-        let id = current.id;
-        let find_table = table.clone();
-        let Some(row) = self
-            .blocking(move |store| store.find(&find_table, id))
-            .await?
-        else {
-            return Ok(None);
-        };
-        // The row keeps a copy of the session id, so a mismatch is repaired here. It
-        // differs when the application cycled the session id after recording the login.
-        let session_moved = session_id.is_some() && row.session_id != session_id;
-        let login = row.into_login(Some(id))?;
-        let now = now_utc();
-        if !self.is_active(&login, now) {
-            return Ok(None);
-        }
-
-        let interval =
-            chrono::Duration::from_std(self.config.activity_interval).unwrap_or_default();
-        let stale_before = now - interval;
-        if login.last_activity_at < stale_before || session_moved {
-            self.blocking(move |store| {
-                store.touch(
-                    &table,
-                    id,
-                    now.naive_utc(),
-                    stale_before.naive_utc(),
-                    session_id.as_deref(),
-                )
-            })
-            .await?;
-        }
-        Ok(Some(login))
     }
 
     fn is_active(&self, login: &Login, now: DateTime<Utc>) -> bool {
