@@ -344,7 +344,9 @@ impl TrackingLayer {
         .same_site(SameSite::Lax)
         .secure(config.remember_cookie_secure)
         .build();
-        match HeaderValue::from_str(&cookie.encoded().to_string()) {
+        // The value is base64url with one `:`, all valid cookie octets (RFC 6265), so it
+        // is written unencoded and read back as is.
+        match HeaderValue::from_str(&cookie.to_string()) {
             Ok(value) => {
                 headers.append(header::SET_COOKIE, value);
             }

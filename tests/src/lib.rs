@@ -126,22 +126,34 @@ fn replace_database(url: &str, database: &str) -> String {
 pub struct Demo {
     /// Base URL, such as `http://127.0.0.1:41234`.
     pub base_url: String,
+    /// Database URL or SQLite path the demo runs on.
+    pub database: String,
     _directory: Option<tempfile::TempDir>,
 }
 
 impl Demo {
     /// Starts the demo on a fresh SQLite file in a temporary folder.
     pub async fn start_sqlite() -> Self {
+        Self::start_sqlite_with(security_page::demo_config()).await
+    }
+
+    /// Starts the demo on a fresh SQLite file with other tracker settings.
+    pub async fn start_sqlite_with(config: auth_tracker::TrackerConfig) -> Self {
         let directory = tempfile::tempdir().expect("temporary folder");
         let database = directory.path().join("security-page.sqlite3");
-        let mut demo = Self::start(database.to_str().expect("UTF-8 path")).await;
+        let mut demo = Self::start_with(database.to_str().expect("UTF-8 path"), config).await;
         demo._directory = Some(directory);
         demo
     }
 
     /// Starts the demo on a database URL.
     pub async fn start(database_url: &str) -> Self {
-        let router = security_page::build(database_url)
+        Self::start_with(database_url, security_page::demo_config()).await
+    }
+
+    /// Starts the demo on a database URL with other tracker settings.
+    pub async fn start_with(database_url: &str, config: auth_tracker::TrackerConfig) -> Self {
+        let router = security_page::build_with_config(database_url, config)
             .await
             .expect("demo builds");
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))
@@ -151,6 +163,7 @@ impl Demo {
         tokio::spawn(security_page::serve(listener, router));
         Self {
             base_url: format!("http://{address}"),
+            database: database_url.to_owned(),
             _directory: None,
         }
     }

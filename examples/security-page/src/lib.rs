@@ -31,7 +31,17 @@ pub const DEFAULT_DATABASE_URL: &str = "security-page.sqlite3";
 #[error("failed to open the logins database: {0}")]
 pub struct BuildError(#[from] auth_tracker::Error);
 
-/// Opens and migrates the database, seeds the demo accounts and assembles the router.
+/// Returns the demo's tracker settings: the defaults, with a remember-me cookie that
+/// plain HTTP on loopback can carry.
+pub fn demo_config() -> TrackerConfig {
+    let mut config = TrackerConfig::default();
+    // Browsers drop `Secure` cookies on plain HTTP, which the demo serves.
+    config.remember_cookie_secure = false;
+    config
+}
+
+/// Opens and migrates the database, seeds the demo accounts and assembles the router,
+/// with [`demo_config`].
 ///
 /// `database_url` is a SQLite path or a `postgres://` URL.
 ///
@@ -39,9 +49,18 @@ pub struct BuildError(#[from] auth_tracker::Error);
 ///
 /// [`BuildError`] when the database cannot be opened or migrated.
 pub async fn build(database_url: &str) -> Result<Router, BuildError> {
-    let mut config = TrackerConfig::default();
-    // The demo serves plain HTTP on loopback, where browsers drop `Secure` cookies.
-    config.remember_cookie_secure = false;
+    build_with_config(database_url, demo_config()).await
+}
+
+/// Builds the demo with other tracker settings, such as short lifetimes in tests.
+///
+/// # Errors
+///
+/// [`BuildError`] when the database cannot be opened or migrated.
+pub async fn build_with_config(
+    database_url: &str,
+    config: TrackerConfig,
+) -> Result<Router, BuildError> {
     let tracker = Tracker::connect(database_url)?.with_config(config);
     tracker.migrate().await?;
 
