@@ -30,6 +30,17 @@ async fn sign_in(tracking: Tracking) -> StatusCode {
     }
 }
 
+async fn sign_in_remembered(tracking: Tracking) -> StatusCode {
+    let options = auth_tracker::LoginOptions::remember(true);
+    match (User { id: 1 })
+        .record_session_login_with(&tracking, options)
+        .await
+    {
+        Ok(_) => StatusCode::NO_CONTENT,
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
 async fn whoami(tracking: Tracking) -> StatusCode {
     if tracking.current().is_some() {
         StatusCode::OK
@@ -51,6 +62,7 @@ async fn serve<S: SessionStore + Clone>(tracker: Tracker, store: S) -> String {
     let tracker = tracker.with_session_store(store.clone());
     let app = Router::new()
         .route("/login", post(sign_in))
+        .route("/login-remembered", post(sign_in_remembered))
         .route("/me", get(whoami))
         .route("/revoke-others", post(revoke_others))
         .layer(TrackingLayer::new(tracker))
@@ -208,4 +220,56 @@ async fn redis_store_sessions_are_deleted() {
         .await
         .unwrap_or_else(|error| panic!("cannot connect to Redis at {url}: {error}"));
     revoke_deletes_sessions_from(RedisStore::new(pool)).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn remember_rebind_fires_no_new_login() {
+    let directory = tempfile::tempdir().unwrap();
+    let database = directory.path().join("logins.sqlite3");
+    let new_logins = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = std::sync::Arc::clone(&new_logins);
+    let mut config = TrackerConfig::default();
+    config.remember_cookie_secure = false;
+    let tracker = Tracker::sqlite(database.to_str().unwrap())
+        .unwrap()
+        .with_config(config)
+        .on_new_login(move |_| {
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        });
+    tracker.migrate().await.unwrap();
+    let base = serve(tracker, MemoryStore::default()).await;
+
+    let response = client()
+        .post(format!("{base}/login-remembered"))
+        .send()
+        .await
+        .unwrap();
+    let remember = response
+        .headers()
+        .get_all(SET_COOKIE)
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find_map(|cookie| cookie.strip_prefix("remember="))
+        .map(|rest| rest.split(';').next().unwrap().to_owned())
+        .expect("a remember-me cookie");
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(new_logins.load(std::sync::atomic::Ordering::SeqCst), 1);
+
+    let returning = reqwest::Client::new()
+        .get(format!("{base}/me"))
+        .header(reqwest::header::COOKIE, format!("remember={remember}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        returning.status(),
+        StatusCode::OK,
+        "the remember-me cookie authenticates"
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(
+        new_logins.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "binding a new session is not a new login"
+    );
 }
