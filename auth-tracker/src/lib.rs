@@ -54,6 +54,7 @@
 #![forbid(unsafe_code)]
 
 pub mod agent;
+pub mod client_ip;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;

@@ -1,8 +1,22 @@
-//! IP geolocation: the provider trait and its result.
+//! IP geolocation: the provider trait, its result and the built-in providers.
+//!
+//! Lookups are off by default. The built-in providers are cargo features: `ip-api`
+//! (an HTTP service, so it sends client addresses to a third party), `maxmind` (local
+//! `.mmdb` files) and `ip2location` (tables in the application's database).
 
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
+
+#[cfg(feature = "ip-api")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ip-api")))]
+pub mod ip_api;
+#[cfg(feature = "ip2location")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ip2location")))]
+pub mod ip2location;
+#[cfg(feature = "maxmind")]
+#[cfg_attr(docsrs, doc(cfg(feature = "maxmind")))]
+pub mod maxmind;
 
 /// Geolocation of a client IP address, stored in the login's location columns.
 #[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
