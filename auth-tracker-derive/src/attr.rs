@@ -76,13 +76,26 @@ pub(crate) const BUILTIN_PARSERS: &[Builtin] = &[
     },
 ];
 
-/// Built-in geolocation providers. The first one is the default.
-// NOTE: `ip_api`, `maxmind` and `ip2location` belong here once `auth_tracker::__private`
-// has a function returning each of them.
-pub(crate) const BUILTIN_IP_PROVIDERS: &[Builtin] = &[Builtin {
-    name: "none",
-    private_fn: None,
-}];
+/// Built-in geolocation providers. The first one is the default. The tracker holds the
+/// configured instance of each built-in, so the model only names which one it uses.
+pub(crate) const BUILTIN_IP_PROVIDERS: &[Builtin] = &[
+    Builtin {
+        name: "none",
+        private_fn: Some("no_ip_provider"),
+    },
+    Builtin {
+        name: "ip_api",
+        private_fn: Some("ip_api_provider"),
+    },
+    Builtin {
+        name: "maxmind",
+        private_fn: Some("maxmind_provider"),
+    },
+    Builtin {
+        name: "ip2location",
+        private_fn: Some("ip2location_provider"),
+    },
+];
 
 /// Value of `parser` or `ip_provider`.
 #[derive(Clone, Debug)]

@@ -87,9 +87,9 @@ fn impl_struct(input: &Input<'_>, id_field: &Field<'_>) -> TokenStream {
         Component::Builtin(builtin) => match builtin.private_fn {
             Some(private_fn) => {
                 let private_fn = format_ident!("{private_fn}");
-                quote!(::core::option::Option::Some(::auth_tracker::__private::#private_fn()))
+                quote!(::auth_tracker::__private::#private_fn())
             }
-            None => quote!(::core::option::Option::None),
+            None => quote!(::auth_tracker::geo::ProviderChoice::None),
         },
         Component::Type(ty) => {
             let check = quote_spanned! {ty.span()=>
@@ -110,7 +110,7 @@ fn impl_struct(input: &Input<'_>, id_field: &Field<'_>) -> TokenStream {
                 static __AUTH_TRACKING_IP_PROVIDER: ::std::sync::OnceLock<#ty> =
                     ::std::sync::OnceLock::new();
                 #check
-                ::core::option::Option::Some(#get)
+                ::auth_tracker::geo::ProviderChoice::Custom(#get)
             }
         }
     };
@@ -136,7 +136,7 @@ fn impl_struct(input: &Input<'_>, id_field: &Field<'_>) -> TokenStream {
                 #parser
             }
 
-            fn ip_provider() -> ::core::option::Option<&'static dyn ::auth_tracker::GeoProvider> {
+            fn ip_provider() -> ::auth_tracker::geo::ProviderChoice {
                 #ip_provider
             }
         }

@@ -27,7 +27,7 @@ pub(crate) fn expand(node: &DeriveInput) -> TokenStream {
                 ::core::unreachable!()
             }
 
-            fn ip_provider() -> ::core::option::Option<&'static dyn ::auth_tracker::GeoProvider> {
+            fn ip_provider() -> ::auth_tracker::geo::ProviderChoice {
                 ::core::unreachable!()
             }
         }

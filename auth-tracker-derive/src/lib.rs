@@ -27,7 +27,7 @@ use syn::{DeriveInput, parse_macro_input};
 /// - `fn tracking_user_id(&self) -> String`, the id field converted with
 ///   [`ToString`];
 /// - `fn user_agent_parser() -> &'static dyn UserAgentParser`;
-/// - `fn ip_provider() -> Option<&'static dyn GeoProvider>`.
+/// - `fn ip_provider() -> ProviderChoice`.
 ///
 /// The methods that work on logins (`logins`, `current_login`, `logout`,
 /// `logout_all`, `logout_others` and, with the `axum` feature, `record_session_login`)
@@ -61,6 +61,10 @@ use syn::{DeriveInput, parse_macro_input};
 ///     first use and kept for the rest of the program.
 /// - `ip_provider = ...`: the geolocation provider. Default: `none`.
 ///   - `none`: no geolocation;
+///   - `ip_api`, `maxmind` or `ip2location`: the built-in provider configured on the
+///     `Tracker` with `with_ip_api`, `with_maxmind` or `with_ip2location` (cargo features
+///     `ip-api`, `maxmind`, `ip2location`). A tracker without it skips the lookup and
+///     logs a warning;
 ///   - a type path: a type implementing `GeoProvider` and [`Default`], created on first
 ///     use like a parser type.
 ///

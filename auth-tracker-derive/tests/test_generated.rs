@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::task::{Context, Poll, Waker};
 
 use auth_tracker::__private::uuid::Uuid;
+use auth_tracker::geo::ProviderChoice;
 use auth_tracker::geo::{GeoProvider, LocateFuture, Location};
 use auth_tracker::{AuthTracking, ParsedUserAgent, UserAgentParser};
 
@@ -165,14 +166,52 @@ fn custom_parser_is_created_once() {
 
 #[test]
 fn ip_provider_defaults_to_none() {
-    assert!(IntUser::ip_provider().is_none());
-    assert!(StringUser::ip_provider().is_none());
+    assert!(matches!(IntUser::ip_provider(), ProviderChoice::None));
+    assert!(matches!(StringUser::ip_provider(), ProviderChoice::None));
+}
+
+#[test]
+fn builtin_ip_providers_are_named() {
+    assert!(matches!(IpApiUser::ip_provider(), ProviderChoice::IpApi));
+    assert!(matches!(
+        MaxMindUser::ip_provider(),
+        ProviderChoice::MaxMind
+    ));
+    assert!(matches!(
+        Ip2LocationUser::ip_provider(),
+        ProviderChoice::Ip2Location
+    ));
+}
+
+#[derive(AuthTracking)]
+#[auth_tracking(ip_provider = ip_api)]
+struct IpApiUser {
+    id: i64,
+}
+
+#[derive(AuthTracking)]
+#[auth_tracking(ip_provider = maxmind)]
+struct MaxMindUser {
+    id: i64,
+}
+
+#[derive(AuthTracking)]
+#[auth_tracking(ip_provider = ip2location)]
+struct Ip2LocationUser {
+    id: i64,
+}
+
+fn custom_provider(choice: ProviderChoice) -> &'static dyn auth_tracker::GeoProvider {
+    match choice {
+        ProviderChoice::Custom(provider) => provider,
+        other => panic!("expected a custom provider, got {other:?}"),
+    }
 }
 
 #[test]
 fn custom_ip_provider_is_created_once() {
-    let first = CustomUser::ip_provider().expect("ip_provider is set");
-    let second = CustomUser::ip_provider().expect("ip_provider is set");
+    let first = custom_provider(CustomUser::ip_provider());
+    let second = custom_provider(CustomUser::ip_provider());
     assert!(ptr::addr_eq(first, second));
 
     // The test provider's future is ready on its first poll, so no runtime is needed.

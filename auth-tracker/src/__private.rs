@@ -3,7 +3,7 @@
 use std::fmt::Display;
 
 use crate::agent::{NoParser, UserAgentParser};
-use crate::geo::GeoProvider;
+use crate::geo::{GeoProvider, ProviderChoice};
 
 /// User keys are stored as text, so the derive's id field must implement `Display`.
 #[diagnostic::on_unimplemented(
@@ -27,6 +27,26 @@ pub fn assert_ip_provider<T: GeoProvider + Default>() {}
 #[cfg(feature = "uaparser")]
 pub fn uaparser_parser() -> &'static dyn UserAgentParser {
     crate::agent::uaparser::shared()
+}
+
+/// Returns the choice made with `ip_provider = none`.
+pub fn no_ip_provider() -> ProviderChoice {
+    ProviderChoice::None
+}
+
+/// Returns the choice made with `ip_provider = ip_api`.
+pub fn ip_api_provider() -> ProviderChoice {
+    ProviderChoice::IpApi
+}
+
+/// Returns the choice made with `ip_provider = maxmind`.
+pub fn maxmind_provider() -> ProviderChoice {
+    ProviderChoice::MaxMind
+}
+
+/// Returns the choice made with `ip_provider = ip2location`.
+pub fn ip2location_provider() -> ProviderChoice {
+    ProviderChoice::Ip2Location
 }
 
 /// Returns the parser selected with `parser = none`.

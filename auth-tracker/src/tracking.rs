@@ -6,7 +6,7 @@ use std::sync::{Arc, Mutex};
 use crate::agent::UserAgentParser;
 use crate::context::RequestContext;
 use crate::error::Result;
-use crate::geo::GeoProvider;
+use crate::geo::ProviderChoice;
 use crate::model::{Login, LoginId, Owner, RevokeReason};
 #[cfg(feature = "axum")]
 use crate::tracker::LoginOptions;
@@ -179,8 +179,8 @@ pub trait AuthTracking {
     /// Returns the User-Agent parser for this model's logins.
     fn user_agent_parser() -> &'static dyn UserAgentParser;
 
-    /// Returns the geolocation provider for this model's logins, if any.
-    fn ip_provider() -> Option<&'static dyn GeoProvider>;
+    /// Returns the geolocation provider for this model's logins.
+    fn ip_provider() -> ProviderChoice;
 
     /// Returns the owner of this user's logins.
     fn tracking_owner(&self) -> Owner {

@@ -436,3 +436,98 @@ async fn postgres_expired_logins_are_hidden() {
         expired_logins_are_hidden(&Backend::Postgres(database)).await;
     }
 }
+
+/// Counts its lookups, to show the cache at work.
+#[derive(Default)]
+struct CountingProvider;
+
+static COUNTED_LOOKUPS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+
+impl GeoProvider for CountingProvider {
+    fn locate(&self, _ip: IpAddr) -> LocateFuture<'_> {
+        COUNTED_LOOKUPS.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Box::pin(async {
+            Ok(Some(Location {
+                country: Some("Portugal".into()),
+                country_code: Some("PT".into()),
+                ..Location::default()
+            }))
+        })
+    }
+}
+
+#[derive(AuthTracking)]
+#[auth_tracking(ip_provider = CountingProvider)]
+struct Commuter {
+    id: i64,
+}
+
+#[derive(AuthTracking)]
+#[auth_tracking(ip_provider = maxmind)]
+struct Unconfigured {
+    id: i64,
+}
+
+async fn wait_for_country(commuter: &Commuter, tracking: &Tracking) {
+    for _ in 0..100 {
+        let login = commuter.current_login(tracking).await.unwrap().unwrap();
+        if login.country.is_some() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("login was not geolocated within 2 s");
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn geolocation_cache_reuses_results() {
+    let directory = tempfile::tempdir().unwrap();
+    let backend = Backend::Sqlite(directory);
+    let sessions = MemoryStore::default();
+    let tracker = open(&backend, TrackerConfig::default(), &sessions).await;
+    let commuter = Commuter { id: 1 };
+
+    let first = browser(&tracker, &sessions, "81.2.69.200", FIREFOX_WINDOWS);
+    commuter.record_session_login(&first).await.unwrap();
+    wait_for_country(&commuter, &first).await;
+    let second = browser(&tracker, &sessions, "81.2.69.200", SAFARI_IPHONE);
+    commuter.record_session_login(&second).await.unwrap();
+    wait_for_country(&commuter, &second).await;
+    assert_eq!(
+        COUNTED_LOOKUPS.load(std::sync::atomic::Ordering::SeqCst),
+        1,
+        "the second login reuses the cached result"
+    );
+
+    let mut no_cache = TrackerConfig::default();
+    no_cache.geolocation_cache_ttl = Duration::ZERO;
+    let uncached = open(&backend, no_cache, &sessions).await;
+    let third = browser(&uncached, &sessions, "81.2.69.200", FIREFOX_WINDOWS);
+    commuter.record_session_login(&third).await.unwrap();
+    wait_for_country(&commuter, &third).await;
+    assert_eq!(
+        COUNTED_LOOKUPS.load(std::sync::atomic::Ordering::SeqCst),
+        2,
+        "a zero TTL disables the cache"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn unconfigured_builtin_provider_is_skipped() {
+    let backend = Backend::Sqlite(tempfile::tempdir().unwrap());
+    let sessions = MemoryStore::default();
+    let tracker = open(&backend, TrackerConfig::default(), &sessions).await;
+    let user = Unconfigured { id: 1 };
+    let tracking = browser(&tracker, &sessions, "81.2.69.160", FIREFOX_WINDOWS);
+    let login = user.record_session_login(&tracking).await.unwrap();
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let login = tracker
+        .find_login("logins", login.id, None)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        login.country.is_none(),
+        "no provider, no location, and the login is recorded"
+    );
+}

@@ -172,13 +172,13 @@ fn malformed_values_show_full_form() {
 fn every_bad_key_is_reported() {
     let messages = error_messages(quote! {
         #[auth_tracking(tabel = "logins", user_type = "", parser = woothee)]
-        #[auth_tracking(id = uid, ip_provider = ip_api, table = "2fa")]
+        #[auth_tracking(id = uid, ip_provider = geoip, table = "2fa")]
         enum User {}
     });
     assert_eq!(messages.len(), 6, "{messages:#?}");
     assert!(messages[0].starts_with("unknown key `tabel`"));
     assert!(messages[1].starts_with("unknown built-in parser `woothee`"));
-    assert!(messages[2].starts_with("unknown built-in provider `ip_api`"));
+    assert!(messages[2].starts_with("unknown built-in provider `geoip`"));
     assert!(messages[3].starts_with("`AuthTracking` cannot be derived for an enum"));
     assert!(messages[4].starts_with("`user_type` must not be empty"));
     assert!(messages[5].starts_with("invalid table name, `2fa` starts with a digit"));
@@ -201,14 +201,14 @@ fn table_name_must_be_identifier() {
 #[test]
 fn unknown_builtin_lists_builtins() {
     let messages = error_messages(quote! {
-        #[auth_tracking(parser = woothee, ip_provider = maxmind)]
+        #[auth_tracking(parser = woothee, ip_provider = geoip)]
         struct User { id: i64 }
     });
     assert_eq!(
         messages,
         [
             "unknown built-in parser `woothee`, expected one of `uaparser`, `none` or the path of a type, such as `crate::MyType`",
-            "unknown built-in provider `maxmind`, expected one of `none` or the path of a type, such as `crate::MyType`",
+            "unknown built-in provider `geoip`, expected one of `none`, `ip_api`, `maxmind`, `ip2location` or the path of a type, such as `crate::MyType`",
         ]
     );
 }

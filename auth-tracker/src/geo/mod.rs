@@ -4,16 +4,17 @@
 //! (an HTTP service, so it sends client addresses to a third party), `maxmind` (local
 //! `.mmdb` files) and `ip2location` (tables in the application's database).
 
+use std::fmt;
 use std::future::Future;
 use std::net::IpAddr;
 use std::pin::Pin;
 
-#[cfg(feature = "ip-api")]
-#[cfg_attr(docsrs, doc(cfg(feature = "ip-api")))]
-pub mod ip_api;
 #[cfg(feature = "ip2location")]
 #[cfg_attr(docsrs, doc(cfg(feature = "ip2location")))]
 pub mod ip2location;
+#[cfg(feature = "ip-api")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ip-api")))]
+pub mod ip_api;
 #[cfg(feature = "maxmind")]
 #[cfg_attr(docsrs, doc(cfg(feature = "maxmind")))]
 pub mod maxmind;
@@ -46,6 +47,38 @@ impl GeoError {
         Self {
             message: message.into(),
         }
+    }
+}
+
+/// Geolocation provider of a user model, chosen by its `ip_provider` attribute.
+///
+/// The built-in providers need settings (a URL and key, a file, a database), so the
+/// model only names one and the [`Tracker`](crate::Tracker) holds the configured
+/// instance: see `Tracker::with_ip_api`, `with_maxmind` and `with_ip2location`.
+#[derive(Clone, Copy)]
+#[non_exhaustive]
+pub enum ProviderChoice {
+    /// No geolocation.
+    None,
+    /// A provider type of the application's, built with `Default`.
+    Custom(&'static dyn GeoProvider),
+    /// The tracker's ip-api provider.
+    IpApi,
+    /// The tracker's MaxMind `.mmdb` provider.
+    MaxMind,
+    /// The tracker's IP2Location LITE provider.
+    Ip2Location,
+}
+
+impl fmt::Debug for ProviderChoice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Self::None => "None",
+            Self::Custom(_) => "Custom",
+            Self::IpApi => "IpApi",
+            Self::MaxMind => "MaxMind",
+            Self::Ip2Location => "Ip2Location",
+        })
     }
 }
 

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 use crate::agent::UserAgentParser;
 use crate::error::{Error, Result};
 use crate::events::{GeolocationFailed, Listeners, LoginRevoked, NewLogin, TokenCreated};
-use crate::geo::GeoProvider;
+use crate::geo::{GeoProvider, Location, ProviderChoice};
 use crate::model::{Login, LoginId, Owner};
 use crate::store::LoginStore;
 use crate::table::validate_table_name;
@@ -50,6 +50,9 @@ pub struct TrackerConfig {
     pub token_lifetime: Option<Duration>,
     /// Whether "sign out other devices" also revokes API tokens. Default `true`.
     pub revoke_others_includes_tokens: bool,
+    /// How long a geolocation result is reused for the same address and provider.
+    /// Failed lookups are not cached. Zero disables the cache. Default 1 hour.
+    pub geolocation_cache_ttl: Duration,
 }
 
 impl Default for TrackerConfig {
@@ -65,6 +68,7 @@ impl Default for TrackerConfig {
             remember_cookie_secure: true,
             token_lifetime: None,
             revoke_others_includes_tokens: true,
+            geolocation_cache_ttl: Duration::from_secs(60 * 60),
         }
     }
 }
@@ -74,14 +78,14 @@ impl Default for TrackerConfig {
 pub struct Enrichment {
     /// User-Agent parser.
     pub parser: &'static dyn UserAgentParser,
-    /// Geolocation provider; `None` disables lookups.
-    pub ip_provider: Option<&'static dyn GeoProvider>,
+    /// Geolocation provider.
+    pub ip_provider: ProviderChoice,
 }
 
 impl fmt::Debug for Enrichment {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Enrichment")
-            .field("ip_provider", &self.ip_provider.is_some())
+            .field("ip_provider", &self.ip_provider)
             .finish_non_exhaustive()
     }
 }
@@ -100,6 +104,8 @@ pub struct Tracker {
     config: Arc<TrackerConfig>,
     listeners: Arc<Listeners>,
     token_revoker: Option<Arc<dyn TokenRevoker>>,
+    providers: Arc<BuiltinProviders>,
+    geolocation_cache: Arc<GeolocationCache>,
     #[cfg(feature = "axum")]
     session_store: Option<Arc<dyn tower_sessions::SessionStore>>,
 }
@@ -123,6 +129,8 @@ impl Tracker {
             config: Arc::default(),
             listeners: Arc::default(),
             token_revoker: None,
+            providers: Arc::default(),
+            geolocation_cache: Arc::new(GeolocationCache::new(GEOLOCATION_CACHE_CAPACITY)),
             #[cfg(feature = "axum")]
             session_store: None,
         }
@@ -272,6 +280,46 @@ impl Tracker {
         self
     }
 
+    /// Sets the provider of models declared with `ip_provider = ip_api`.
+    #[cfg(feature = "ip-api")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ip-api")))]
+    pub fn with_ip_api(mut self, provider: crate::geo::ip_api::IpApi) -> Self {
+        Arc::make_mut(&mut self.providers).ip_api = Some(Arc::new(provider));
+        self
+    }
+
+    /// Sets the provider of models declared with `ip_provider = maxmind`.
+    #[cfg(feature = "maxmind")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "maxmind")))]
+    pub fn with_maxmind(mut self, provider: crate::geo::maxmind::MaxMind) -> Self {
+        Arc::make_mut(&mut self.providers).maxmind = Some(Arc::new(provider));
+        self
+    }
+
+    /// Sets the provider of models declared with `ip_provider = ip2location`.
+    #[cfg(feature = "ip2location")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "ip2location")))]
+    pub fn with_ip2location(mut self, provider: crate::geo::ip2location::Ip2Location) -> Self {
+        Arc::make_mut(&mut self.providers).ip2location = Some(Arc::new(provider));
+        self
+    }
+
+    /// Returns the provider a model's choice names, or `None` when it names none or a
+    /// built-in that this tracker was not given.
+    pub(crate) fn resolve_provider(&self, choice: ProviderChoice) -> Option<ResolvedProvider> {
+        let shared = match choice {
+            ProviderChoice::None => return None,
+            ProviderChoice::Custom(provider) => return Some(ResolvedProvider::Static(provider)),
+            ProviderChoice::IpApi => &self.providers.ip_api,
+            ProviderChoice::MaxMind => &self.providers.maxmind,
+            ProviderChoice::Ip2Location => &self.providers.ip2location,
+        };
+        if shared.is_none() {
+            tracing::warn!(provider = ?choice, "the model's geolocation provider is not configured on the tracker; skipping the lookup");
+        }
+        shared.clone().map(ResolvedProvider::Shared)
+    }
+
     /// Returns the settings.
     pub fn config(&self) -> &TrackerConfig {
         &self.config
@@ -384,6 +432,74 @@ impl Tracker {
     {
         let store = Arc::clone(&self.store);
         tokio::task::spawn_blocking(move || task(store.as_ref())).await?
+    }
+}
+
+/// Built-in geolocation providers configured on a tracker.
+#[derive(Clone, Default)]
+struct BuiltinProviders {
+    ip_api: Option<Arc<dyn GeoProvider>>,
+    maxmind: Option<Arc<dyn GeoProvider>>,
+    ip2location: Option<Arc<dyn GeoProvider>>,
+}
+
+/// A geolocation provider ready to call from a spawned task.
+#[derive(Clone)]
+pub(crate) enum ResolvedProvider {
+    Static(&'static dyn GeoProvider),
+    Shared(Arc<dyn GeoProvider>),
+}
+
+impl ResolvedProvider {
+    pub(crate) fn get(&self) -> &dyn GeoProvider {
+        match self {
+            Self::Static(provider) => *provider,
+            Self::Shared(provider) => provider.as_ref(),
+        }
+    }
+
+    /// Returns an address that identifies the provider instance, for cache keys.
+    fn identity(&self) -> usize {
+        std::ptr::from_ref(self.get()).cast::<()>() as usize
+    }
+}
+
+/// Most addresses kept in the geolocation cache.
+const GEOLOCATION_CACHE_CAPACITY: usize = 10_000;
+
+/// Recent geolocation results, per provider instance and address.
+pub(crate) struct GeolocationCache {
+    entries: quick_cache::sync::Cache<(usize, IpAddr), (std::time::Instant, Option<Location>)>,
+}
+
+impl GeolocationCache {
+    fn new(capacity: usize) -> Self {
+        Self {
+            entries: quick_cache::sync::Cache::new(capacity),
+        }
+    }
+
+    /// Returns a result younger than `ttl`, if there is one.
+    pub(crate) fn get(
+        &self,
+        provider: &ResolvedProvider,
+        ip: IpAddr,
+        ttl: Duration,
+    ) -> Option<Option<Location>> {
+        let (stored_at, location) = self.entries.get(&(provider.identity(), ip))?;
+        (stored_at.elapsed() < ttl).then_some(location)
+    }
+
+    pub(crate) fn insert(
+        &self,
+        provider: &ResolvedProvider,
+        ip: IpAddr,
+        location: Option<Location>,
+    ) {
+        self.entries.insert(
+            (provider.identity(), ip),
+            (std::time::Instant::now(), location),
+        );
     }
 }
 

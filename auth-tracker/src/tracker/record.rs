@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
-use super::{Enrichment, Tracker, is_public_ip, now_utc};
+use super::{Enrichment, ResolvedProvider, Tracker, is_public_ip, now_utc};
 use crate::context::{RequestContext, truncate_on_char_boundary};
 use crate::error::{Error, Result};
 use crate::events::{GeolocationFailed, Listeners, NewLogin, TokenCreated};
@@ -354,10 +354,10 @@ impl Tracker {
         enrichment: Enrichment,
         ip: Option<IpAddr>,
     ) {
-        let provider = enrichment
-            .ip_provider
-            .zip(ip)
-            .filter(|(_, ip)| is_public_ip(*ip));
+        // Addresses that are not public are never sent to any provider.
+        let provider = ip
+            .filter(|ip| is_public_ip(*ip))
+            .and_then(|ip| Some((self.resolve_provider(enrichment.ip_provider)?, ip)));
         let has_listeners = !self.listeners.new_login.is_empty();
         if provider.is_none() && !has_listeners {
             return;
@@ -380,11 +380,22 @@ impl Tracker {
         table: &str,
         login: &mut Login,
         ip: IpAddr,
-        provider: &'static dyn crate::GeoProvider,
+        provider: ResolvedProvider,
     ) {
         let id = login.id;
         let timeout = self.config.geolocation_timeout;
-        let error = match tokio::time::timeout(timeout, provider.locate(ip)).await {
+        let ttl = self.config.geolocation_cache_ttl;
+        let looked_up = match self.geolocation_cache.get(&provider, ip, ttl) {
+            Some(cached) => Ok(Ok(cached)),
+            None => tokio::time::timeout(timeout, provider.get().locate(ip)).await,
+        };
+        if let Ok(Ok(location)) = &looked_up
+            && !ttl.is_zero()
+        {
+            self.geolocation_cache
+                .insert(&provider, ip, location.clone());
+        }
+        let error = match looked_up {
             Ok(Ok(Some(location))) => {
                 let table = table.to_owned();
                 let stored_location = location.clone();

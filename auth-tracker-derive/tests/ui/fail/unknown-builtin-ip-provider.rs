@@ -1,7 +1,7 @@
 use auth_tracker::AuthTracking;
 
 #[derive(AuthTracking)]
-#[auth_tracking(ip_provider = ip_api)]
+#[auth_tracking(ip_provider = geoip)]
 struct User {
     id: i64,
 }
