@@ -95,6 +95,10 @@ pub(crate) const BUILTIN_IP_PROVIDERS: &[Builtin] = &[
         name: "ip2location",
         private_fn: Some("ip2location_provider"),
     },
+    Builtin {
+        name: "configured",
+        private_fn: Some("configured_provider"),
+    },
 ];
 
 /// Value of `parser` or `ip_provider`.

@@ -65,6 +65,8 @@ use syn::{DeriveInput, parse_macro_input};
 ///     `Tracker` with `with_ip_api`, `with_maxmind` or `with_ip2location` (cargo features
 ///     `ip-api`, `maxmind`, `ip2location`). A tracker without it skips the lookup and
 ///     logs a warning;
+///   - `configured`: whatever provider the `Tracker` was given with
+///     `with_geo_provider`, for applications that choose one at run time;
 ///   - a type path: a type implementing `GeoProvider` and [`Default`], created on first
 ///     use like a parser type.
 ///

@@ -181,6 +181,16 @@ fn builtin_ip_providers_are_named() {
         Ip2LocationUser::ip_provider(),
         ProviderChoice::Ip2Location
     ));
+    assert!(matches!(
+        ConfiguredUser::ip_provider(),
+        ProviderChoice::Configured
+    ));
+}
+
+#[derive(AuthTracking)]
+#[auth_tracking(ip_provider = configured)]
+struct ConfiguredUser {
+    id: i64,
 }
 
 #[derive(AuthTracking)]

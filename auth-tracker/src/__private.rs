@@ -49,6 +49,11 @@ pub fn ip2location_provider() -> ProviderChoice {
     ProviderChoice::Ip2Location
 }
 
+/// Returns the choice made with `ip_provider = configured`.
+pub fn configured_provider() -> ProviderChoice {
+    ProviderChoice::Configured
+}
+
 /// Returns the parser selected with `parser = none`.
 pub fn no_parser() -> &'static dyn UserAgentParser {
     static NO_PARSER: NoParser = NoParser;

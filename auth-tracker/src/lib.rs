@@ -54,10 +54,10 @@
 #![forbid(unsafe_code)]
 
 pub mod agent;
-pub mod client_ip;
 #[cfg(feature = "axum")]
 #[cfg_attr(docsrs, doc(cfg(feature = "axum")))]
 pub mod axum;
+pub mod client_ip;
 pub mod context;
 mod error;
 pub mod events;

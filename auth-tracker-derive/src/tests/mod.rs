@@ -208,7 +208,7 @@ fn unknown_builtin_lists_builtins() {
         messages,
         [
             "unknown built-in parser `woothee`, expected one of `uaparser`, `none` or the path of a type, such as `crate::MyType`",
-            "unknown built-in provider `geoip`, expected one of `none`, `ip_api`, `maxmind`, `ip2location` or the path of a type, such as `crate::MyType`",
+            "unknown built-in provider `geoip`, expected one of `none`, `ip_api`, `maxmind`, `ip2location`, `configured` or the path of a type, such as `crate::MyType`",
         ]
     );
 }

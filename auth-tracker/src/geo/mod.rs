@@ -68,6 +68,9 @@ pub enum ProviderChoice {
     MaxMind,
     /// The tracker's IP2Location LITE provider.
     Ip2Location,
+    /// The provider given to the tracker with `Tracker::with_geo_provider`, for
+    /// applications that choose one from their settings at run time.
+    Configured,
 }
 
 impl fmt::Debug for ProviderChoice {
@@ -78,6 +81,7 @@ impl fmt::Debug for ProviderChoice {
             Self::IpApi => "IpApi",
             Self::MaxMind => "MaxMind",
             Self::Ip2Location => "Ip2Location",
+            Self::Configured => "Configured",
         })
     }
 }

@@ -304,6 +304,13 @@ impl Tracker {
         self
     }
 
+    /// Sets the provider of models declared with `ip_provider = configured`: any
+    /// [`GeoProvider`], chosen by the application at run time.
+    pub fn with_geo_provider(mut self, provider: impl GeoProvider) -> Self {
+        Arc::make_mut(&mut self.providers).configured = Some(Arc::new(provider));
+        self
+    }
+
     /// Returns the provider a model's choice names, or `None` when it names none or a
     /// built-in that this tracker was not given.
     pub(crate) fn resolve_provider(&self, choice: ProviderChoice) -> Option<ResolvedProvider> {
@@ -313,6 +320,7 @@ impl Tracker {
             ProviderChoice::IpApi => &self.providers.ip_api,
             ProviderChoice::MaxMind => &self.providers.maxmind,
             ProviderChoice::Ip2Location => &self.providers.ip2location,
+            ProviderChoice::Configured => &self.providers.configured,
         };
         if shared.is_none() {
             tracing::warn!(provider = ?choice, "the model's geolocation provider is not configured on the tracker; skipping the lookup");
@@ -441,6 +449,7 @@ struct BuiltinProviders {
     ip_api: Option<Arc<dyn GeoProvider>>,
     maxmind: Option<Arc<dyn GeoProvider>>,
     ip2location: Option<Arc<dyn GeoProvider>>,
+    configured: Option<Arc<dyn GeoProvider>>,
 }
 
 /// A geolocation provider ready to call from a spawned task.
