@@ -17,11 +17,12 @@ pub struct NewLogin {
     /// The login, enriched with what was known when the event fired. When a geolocation
     /// provider is configured, the event waits for the lookup (bounded by its timeout).
     pub login: Login,
-    /// Whether the user has no other login, in any state, with the same browser,
-    /// platform and device families.
+    /// Whether the user has no earlier login, in any state, with the same browser,
+    /// platform and device families. Logins recorded after this one never count, so two
+    /// quick sign-ins from a new device both report it.
     pub new_device: bool,
-    /// Whether the user has no other login located in the same country. `None` when the
-    /// country of this login is unknown.
+    /// Whether the user has no earlier login, in any state, located in the same country.
+    /// `None` when the country of this login is unknown.
     pub new_country: Option<bool>,
 }
 

@@ -302,14 +302,17 @@ macro_rules! diesel_login_store {
                 &self,
                 table: &str,
                 owner: &Owner,
-                id: LoginId,
+                earlier_than: (LoginId, NaiveDateTime),
                 device: [Option<&str>; 3],
             ) -> Result<u64> {
+                let (id, created_at) = earlier_than;
                 let sql: SqlDialect = $sql;
                 let [browser, platform, device] = device.map(|part| part.unwrap_or_default());
                 let row = sql_query(sql.count_same_device(table))
                     .bind::<Text, _>(&owner.user_type)
                     .bind::<Text, _>(&owner.user_id)
+                    .bind::<Timestamp, _>(created_at)
+                    .bind::<Timestamp, _>(created_at)
                     .bind::<Text, _>(id.to_string())
                     .bind::<Text, _>(browser)
                     .bind::<Text, _>(platform)
@@ -322,13 +325,16 @@ macro_rules! diesel_login_store {
                 &self,
                 table: &str,
                 owner: &Owner,
-                id: LoginId,
+                earlier_than: (LoginId, NaiveDateTime),
                 country_code: &str,
             ) -> Result<u64> {
+                let (id, created_at) = earlier_than;
                 let sql: SqlDialect = $sql;
                 let row = sql_query(sql.count_same_country(table))
                     .bind::<Text, _>(&owner.user_type)
                     .bind::<Text, _>(&owner.user_id)
+                    .bind::<Timestamp, _>(created_at)
+                    .bind::<Timestamp, _>(created_at)
                     .bind::<Text, _>(id.to_string())
                     .bind::<Text, _>(country_code)
                     .get_result::<CountRow>(&mut self.connection()?)?;

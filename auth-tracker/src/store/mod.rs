@@ -134,22 +134,23 @@ pub(crate) trait LoginStore: Send + Sync + std::fmt::Debug + 'static {
         now: NaiveDateTime,
     ) -> Result<bool>;
 
-    /// Counts the owner's other logins, in any state, from the same browser, platform
-    /// and device. `None` matches a missing value.
+    /// Counts the owner's logins recorded before `earlier_than`, in any state, from the
+    /// same browser, platform and device. `None` matches a missing value.
     fn count_same_device(
         &self,
         table: &str,
         owner: &Owner,
-        id: LoginId,
+        earlier_than: (LoginId, NaiveDateTime),
         device: [Option<&str>; 3],
     ) -> Result<u64>;
 
-    /// Counts the owner's other logins, in any state, located in `country_code`.
+    /// Counts the owner's logins recorded before `earlier_than`, in any state, located
+    /// in `country_code`.
     fn count_same_country(
         &self,
         table: &str,
         owner: &Owner,
-        id: LoginId,
+        earlier_than: (LoginId, NaiveDateTime),
         country_code: &str,
     ) -> Result<u64>;
 }

@@ -11,6 +11,9 @@ pub(crate) struct SqlDialect {
     pub(crate) ip_data_param: &'static str,
 }
 
+/// Rows recorded before a given one: by creation time, then by id for equal times.
+const EARLIER: &str = "AND (created_at < ? OR (created_at = ? AND id < ?))";
+
 #[cfg(feature = "sqlite")]
 pub(crate) const SQLITE: SqlDialect = SqlDialect {
     numbered_placeholders: false,
@@ -137,21 +140,22 @@ impl SqlDialect {
         ))
     }
 
-    /// Binds: user_type, user_id, id, browser, platform, device (empty text for none).
+    /// Binds: user_type, user_id, then the earlier-than predicate's created_at,
+    /// created_at and id, then browser, platform, device (empty text for none).
     pub(crate) fn count_same_device(&self, table: &str) -> String {
         self.finish(format!(
             "SELECT COUNT(*) AS count FROM {table} \
-             WHERE user_type = ? AND user_id = ? AND id <> ? \
+             WHERE user_type = ? AND user_id = ? {EARLIER} \
              AND COALESCE(browser, '') = ? AND COALESCE(platform, '') = ? \
              AND COALESCE(device, '') = ?"
         ))
     }
 
-    /// Binds: user_type, user_id, id, country code.
+    /// Binds: user_type, user_id, created_at, created_at, id, country code.
     pub(crate) fn count_same_country(&self, table: &str) -> String {
         self.finish(format!(
             "SELECT COUNT(*) AS count FROM {table} \
-             WHERE user_type = ? AND user_id = ? AND id <> ? AND country_code = ?"
+             WHERE user_type = ? AND user_id = ? {EARLIER} AND country_code = ?"
         ))
     }
 

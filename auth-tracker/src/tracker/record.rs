@@ -434,6 +434,7 @@ impl Tracker {
             user_id: login.user_id.clone(),
         };
         let id = login.id;
+        let earlier_than = (id, login.created_at.naive_utc());
         let device = [
             login.browser.clone(),
             login.platform.clone(),
@@ -448,9 +449,11 @@ impl Tracker {
                     device[1].as_deref(),
                     device[2].as_deref(),
                 ];
-                let same_device = store.count_same_device(&table, &owner, id, device)?;
+                let same_device = store.count_same_device(&table, &owner, earlier_than, device)?;
                 let same_country = match &country_code {
-                    Some(code) => Some(store.count_same_country(&table, &owner, id, code)?),
+                    Some(code) => {
+                        Some(store.count_same_country(&table, &owner, earlier_than, code)?)
+                    }
                     None => None,
                 };
                 Ok((same_device, same_country))
