@@ -40,6 +40,7 @@ use tower_sessions::Session;
 use tower_sessions::cookie::{Cookie, SameSite, time};
 
 use crate::agent::ClientHints;
+use crate::client_ip::{self, ClientIp, ClientIpConfig};
 use crate::context::RequestContext;
 use crate::tracker::check::RememberCheck;
 use crate::tracker::{SESSION_KEY, Tracker};
@@ -87,6 +88,7 @@ trait AuthIntegration: Send + Sync + 'static {
 pub struct TrackingLayer {
     tracker: Tracker,
     table: Arc<str>,
+    client_ip: Arc<ClientIpConfig>,
     integration: Option<Arc<dyn AuthIntegration>>,
 }
 
@@ -95,6 +97,7 @@ impl fmt::Debug for TrackingLayer {
         f.debug_struct("TrackingLayer")
             .field("tracker", &self.tracker)
             .field("table", &self.table)
+            .field("client_ip", &self.client_ip)
             .field("integration", &self.integration.is_some())
             .finish()
     }
@@ -107,8 +110,18 @@ impl TrackingLayer {
         Self {
             tracker,
             table: Arc::from("logins"),
+            client_ip: Arc::default(),
             integration: None,
         }
+    }
+
+    /// Resolves the client IP address behind trusted proxies. By default the layer
+    /// records the socket peer address and ignores forwarding headers. A
+    /// [`ClientIp`] in the request's extensions, put there by an earlier layer of the
+    /// application, takes precedence over both.
+    pub fn with_client_ip(mut self, config: ClientIpConfig) -> Self {
+        self.client_ip = Arc::new(config);
+        self
     }
 
     /// Looks up bearer tokens and remember-me cookies in `table`, for user models with a
@@ -181,7 +194,8 @@ where
         let layer = self.layer.clone();
 
         Box::pin(async move {
-            let mut tracking = Tracking::new(layer.tracker.clone(), request_context(&request));
+            let context = request_context(&request, &layer.client_ip);
+            let mut tracking = Tracking::new(layer.tracker.clone(), context);
             let session = request.extensions().get::<Session>().cloned();
             if let Some(session) = &session {
                 tracking = tracking.with_session(session.clone());
@@ -402,11 +416,25 @@ fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|cookie| cookie.value().to_owned())
 }
 
-fn request_context(request: &Request) -> RequestContext {
-    let ip = request
+fn request_context(request: &Request, client_ip: &ClientIpConfig) -> RequestContext {
+    let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ConnectInfo(address)| address.ip());
+    let injected = request
+        .extensions()
+        .get::<ClientIp>()
+        .map(|ClientIp(ip)| *ip);
+    let ip = injected.or_else(|| {
+        let peer = peer?;
+        let header_name = client_ip.source.header_name()?;
+        Some(client_ip::resolve(
+            peer,
+            request.headers().get_all(header_name),
+            client_ip,
+        ))
+    });
+    let ip = ip.or(peer);
     let header = |name: &str| {
         request
             .headers()

@@ -474,6 +474,7 @@ impl ResolvedProvider {
 }
 
 /// Most addresses kept in the geolocation cache.
+#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
 const GEOLOCATION_CACHE_CAPACITY: usize = 10_000;
 
 /// Recent geolocation results, per provider instance and address.
@@ -482,6 +483,7 @@ pub(crate) struct GeolocationCache {
 }
 
 impl GeolocationCache {
+    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
     fn new(capacity: usize) -> Self {
         Self {
             entries: quick_cache::sync::Cache::new(capacity),
