@@ -43,7 +43,9 @@ use std::fmt;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::str::FromStr;
 
-use ipnet::{IpNet, Ipv4Net, Ipv6Net};
+/// CIDR block of the `ipnet` crate, re-exported so configuration needs no extra dependency.
+pub use ipnet::IpNet;
+use ipnet::{Ipv4Net, Ipv6Net};
 
 use crate::context::normalize_ip;
 

@@ -31,6 +31,11 @@ pub enum Error {
     #[error("database connection failed: {0}")]
     Pool(#[from] diesel::r2d2::PoolError),
 
+    /// The database could not be opened: a missing folder, a refused connection, bad
+    /// credentials.
+    #[error("cannot open the database: {0}")]
+    Connection(#[from] diesel::ConnectionError),
+
     /// Running the embedded migrations failed.
     #[error("migration failed: {0}")]
     Migration(String),
@@ -48,6 +53,22 @@ pub enum Error {
     /// A stored row holds a value the tracker did not write, such as an unknown `kind`.
     #[error("corrupt row in the logins table: {0}")]
     CorruptRow(String),
+}
+
+#[cfg(feature = "axum")]
+impl axum::response::IntoResponse for Error {
+    /// Answers 404 for [`Error::LoginNotFound`], which handlers get for another user's
+    /// login id, and 500 for everything else, logging it. The body never carries the
+    /// error's details.
+    fn into_response(self) -> axum::response::Response {
+        use axum::http::StatusCode;
+
+        if matches!(self, Self::LoginNotFound) {
+            return (StatusCode::NOT_FOUND, "login not found").into_response();
+        }
+        tracing::error!(error = %self, "login tracking failed");
+        (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
+    }
 }
 
 /// Result type of the tracker.

@@ -21,8 +21,8 @@
 //! }
 //!
 //! # async fn example(user: User, tracking: Tracking) -> auth_tracker::Result<()> {
-//! // In the sign-in handler, right after checking the password:
-//! user.record_session_login(&tracking).await?;
+//! // In the sign-in handler, right after checking the password, the `axum` feature's
+//! // `user.record_session_login(&tracking)` records the login.
 //!
 //! // On the "where you're signed in" page:
 //! for login in user.logins(&tracking).await? {
@@ -35,9 +35,9 @@
 //! # }
 //! ```
 //!
-//! Build the [`Tracker`] once at start-up with [`Tracker::sqlite`] or
-//! [`Tracker::postgres`], run [`Tracker::migrate`], and add
-//! [`TrackingLayer`](crate::axum::TrackingLayer) inside the session layer.
+//! Build the [`Tracker`] once at start-up with [`Tracker::connect`], run
+//! [`Tracker::migrate`], and, with the `axum` feature, add `axum::TrackingLayer` inside
+//! the session layer.
 //!
 //! # Known limitations
 //!

@@ -100,6 +100,8 @@ pub enum RevokeReason {
     RevokedOthers,
     /// The user signed out everywhere.
     RevokedAll,
+    /// The browser signed in again, so the login its session held before ended.
+    Replaced,
     /// A remember-me cookie with the right selector and a wrong verifier was presented,
     /// which suggests the cookie was stolen and used by someone else first.
     RememberTokenTheft,
@@ -113,6 +115,7 @@ impl RevokeReason {
             Self::Revoked => "revoked",
             Self::RevokedOthers => "revoked_others",
             Self::RevokedAll => "revoked_all",
+            Self::Replaced => "replaced",
             Self::RememberTokenTheft => "remember_token_theft",
         }
     }

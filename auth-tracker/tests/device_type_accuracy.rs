@@ -8,6 +8,7 @@
 #![cfg(feature = "uaparser")]
 
 use std::collections::BTreeMap;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use auth_tracker::agent::{DeviceType, UserAgentParser, uaparser::UaParser};
@@ -44,7 +45,11 @@ fn fixture_files(folder: &Path) -> Vec<PathBuf> {
 #[test]
 fn device_type_accuracy_per_set() {
     let Some(folder) = std::env::var_os(FIXTURES_VAR) else {
-        println!("skipped: set {FIXTURES_VAR} to a folder of labelled *.jsonl files");
+        // Written past the test harness's output capture, so the skip is visible.
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n*** SKIPPED: device-type accuracy not measured: set {FIXTURES_VAR} to a folder of labelled *.jsonl files ***\n"
+        );
         return;
     };
     let files = fixture_files(Path::new(&folder));
@@ -88,7 +93,10 @@ fn device_type_accuracy_per_set() {
 
         let accuracy = correct as f64 / total as f64;
         let name = file.file_name().unwrap_or_default().to_string_lossy();
-        println!("{name}: {correct}/{total} correct, accuracy {accuracy:.3}");
+        let _ = writeln!(
+            std::io::stderr(),
+            "{name}: {correct}/{total} correct, accuracy {accuracy:.3}"
+        );
         let mut misses: Vec<_> = misses.into_iter().collect();
         misses.sort_by_key(|(_, count)| std::cmp::Reverse(*count));
         for ((expected, actual), count) in misses.iter().take(8) {

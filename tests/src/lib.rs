@@ -153,7 +153,16 @@ impl Demo {
 
     /// Starts the demo on a database URL with other tracker settings.
     pub async fn start_with(database_url: &str, config: auth_tracker::TrackerConfig) -> Self {
-        let router = security_page::build_with_config(database_url, config)
+        let mut settings = security_page::Settings::new(database_url);
+        settings.tracker = config;
+        Self::start_with_settings(settings).await
+    }
+
+    /// Starts the demo with full settings: proxies, geolocation and tracker settings.
+    pub async fn start_with_settings(settings: security_page::Settings) -> Self {
+        let database_url = settings.database_url.clone();
+        let database_url = database_url.as_str();
+        let router = security_page::build_with(settings)
             .await
             .expect("demo builds");
         let listener = tokio::net::TcpListener::bind(SocketAddr::from(([127, 0, 0, 1], 0)))

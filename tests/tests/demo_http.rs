@@ -274,6 +274,23 @@ async fn sign_in_cycles_session_id() {
         StatusCode::UNAUTHORIZED
     );
     assert_eq!(replay_cookie(&demo, &second_cookie).await, StatusCode::OK);
+    let (_, logins) = list_logins(&demo, &browser).await;
+    assert_eq!(
+        logins.len(),
+        1,
+        "the earlier login of this browser ended: {logins:?}"
+    );
+
+    // Signing in as someone else in the same browser ends the first user's login too.
+    let as_bob = demo.sign_in(&browser, BOB.0, BOB.1).await;
+    assert_eq!(as_bob.status(), StatusCode::SEE_OTHER);
+    let alice_elsewhere = signed_in_browser(&demo, SAFARI_IPHONE, ALICE).await.0;
+    let (_, alice_logins) = list_logins(&demo, &alice_elsewhere).await;
+    assert_eq!(
+        alice_logins.len(),
+        1,
+        "only alice's phone is left: {alice_logins:?}"
+    );
 }
 
 #[tokio::test]

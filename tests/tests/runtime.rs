@@ -531,3 +531,75 @@ async fn unconfigured_builtin_provider_is_skipped() {
         "no provider, no location, and the login is recorded"
     );
 }
+
+#[derive(AuthTracking)]
+#[auth_tracking(ip_provider = ip2location)]
+struct LocalTraveller {
+    id: i64,
+}
+
+#[derive(AuthTracking)]
+#[auth_tracking(ip_provider = maxmind)]
+struct FileTraveller {
+    id: i64,
+}
+
+async fn located_city(tracker: &Tracker, id: auth_tracker::LoginId) -> Option<String> {
+    for _ in 0..100 {
+        let login = tracker
+            .find_login("logins", id, None)
+            .await
+            .unwrap()
+            .unwrap();
+        if login.city.is_some() {
+            return login.city;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    None
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn builtin_providers_from_tracker() {
+    use auth_tracker::geo::ip2location::{Ip2Location, IpFamily};
+    use auth_tracker::geo::maxmind::MaxMind;
+
+    let directory = tempfile::tempdir().unwrap();
+    let geo_database = directory.path().join("ip2location.sqlite3");
+    let ip2location = Ip2Location::sqlite(geo_database.to_str().unwrap()).unwrap();
+    let rows = "\"1359103232\",\"1359103487\",\"GB\",\"United Kingdom\",\"England\",\"London\"\n";
+    let ip2location_for_import = ip2location.clone();
+    tokio::task::spawn_blocking(move || {
+        ip2location_for_import.import_csv(rows.as_bytes(), IpFamily::V4)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let mmdb = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../auth-tracker/tests/data/maxmind/GeoIP2-City-Test.mmdb");
+
+    let backend = Backend::Sqlite(directory);
+    let sessions = MemoryStore::default();
+    let tracker = open(&backend, TrackerConfig::default(), &sessions)
+        .await
+        .with_ip2location(ip2location)
+        .with_maxmind(MaxMind::open(mmdb).unwrap());
+
+    let local = LocalTraveller { id: 1 };
+    let tracking = browser(&tracker, &sessions, "81.2.69.160", FIREFOX_WINDOWS);
+    let login = local.record_session_login(&tracking).await.unwrap();
+    assert_eq!(
+        located_city(&tracker, login.id).await.as_deref(),
+        Some("London"),
+        "ip2location"
+    );
+
+    let file = FileTraveller { id: 2 };
+    let tracking = browser(&tracker, &sessions, "81.2.69.160", SAFARI_IPHONE);
+    let login = file.record_session_login(&tracking).await.unwrap();
+    assert_eq!(
+        located_city(&tracker, login.id).await.as_deref(),
+        Some("London"),
+        "maxmind"
+    );
+}

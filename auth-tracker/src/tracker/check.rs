@@ -25,7 +25,7 @@ pub(crate) enum RememberCheck {
 impl Tracker {
     /// Checks the login behind a session on a request: returns it when it is active,
     /// after moving its activity time and session id forward if they are stale, and
-    /// `None` when it is revoked, expired or gone. [`TrackingLayer`](crate::axum::TrackingLayer)
+    /// `None` when it is revoked, expired or gone. The axum `TrackingLayer`
     /// calls it on every request; other frameworks call it from their middleware.
     ///
     /// # Errors

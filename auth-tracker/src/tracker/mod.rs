@@ -140,10 +140,13 @@ impl Tracker {
     ///
     /// # Errors
     ///
-    /// [`Error::Pool`] when the file cannot be opened.
+    /// [`Error::Connection`] when the file cannot be opened.
     #[cfg(feature = "sqlite")]
     #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
     pub fn sqlite(path: &str) -> Result<Self> {
+        // One direct connection first, so a bad path fails at once with SQLite's own
+        // message instead of after the pool's connection timeout.
+        <diesel::SqliteConnection as diesel::Connection>::establish(path)?;
         let manager = diesel::r2d2::ConnectionManager::<diesel::SqliteConnection>::new(path);
         let pool = diesel::r2d2::Pool::builder()
             .connection_customizer(Box::new(crate::store::SqlitePragmas))
@@ -165,10 +168,13 @@ impl Tracker {
     ///
     /// # Errors
     ///
-    /// [`Error::Pool`] when the server cannot be reached.
+    /// [`Error::Connection`] when the server cannot be reached.
     #[cfg(feature = "postgres")]
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub fn postgres(url: &str) -> Result<Self> {
+        // One direct connection first, so an unreachable server or bad credentials fail
+        // at once with the server's message instead of after the pool's timeout.
+        <diesel::PgConnection as diesel::Connection>::establish(url)?;
         let manager = diesel::r2d2::ConnectionManager::<diesel::PgConnection>::new(url);
         let pool = diesel::r2d2::Pool::builder().build(manager)?;
         Ok(Self::from_postgres_pool(pool))
@@ -559,8 +565,12 @@ fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let credentials = &url[scheme_end + 3..at];
-            let user = credentials.split(':').next().unwrap_or_default();
-            format!("{}://{user}:***@{}", &url[..scheme_end], &url[at + 1..])
+            match credentials.split_once(':') {
+                Some((user, _password)) => {
+                    format!("{}://{user}:***@{}", &url[..scheme_end], &url[at + 1..])
+                }
+                None => url.to_owned(),
+            }
         }
         _ => url.to_owned(),
     }
@@ -608,5 +618,6 @@ mod tests {
             "postgres://app:***@db/app"
         );
         assert_eq!(redact_url("logins.sqlite3"), "logins.sqlite3");
+        assert_eq!(redact_url("mysql://root@db/app"), "mysql://root@db/app");
     }
 }

@@ -107,6 +107,14 @@ impl Tracker {
             table: table.clone(),
         };
 
+        // A sign-in over a session that already holds a login ends that login below, so
+        // the browser is not listed twice.
+        let previous = session
+            .get::<crate::CurrentLogin>(super::SESSION_KEY)
+            .await
+            .ok()
+            .flatten();
+
         // A new session id on every sign-in defeats session fixation, also when the
         // session was already signed in as someone else.
         session.cycle_id().await?;
@@ -143,6 +151,9 @@ impl Tracker {
         match &recorded {
             Ok(_) => {
                 tracking.set_current(Some(current));
+                if let Some(previous) = previous {
+                    self.end_replaced_login(&previous, id).await;
+                }
                 if let Some(token) = remember_token {
                     tracking.set_remember_cookie(crate::tracking::RememberCookie::Set(
                         token.cookie_value(),
@@ -158,11 +169,41 @@ impl Tracker {
         recorded
     }
 
+    /// Revokes the login a session held before a new sign-in replaced it. Failures are
+    /// logged: the old login can no longer authenticate through this session anyway.
+    #[cfg(feature = "axum")]
+    async fn end_replaced_login(&self, previous: &crate::CurrentLogin, replaced_by: LoginId) {
+        let login = match self.find_login(&previous.table, previous.id, None).await {
+            Ok(Some(login)) if login.revoked_at.is_none() => login,
+            Ok(_) => return,
+            Err(error) => {
+                tracing::warn!(login.id = %previous.id, %error, "failed to find the login replaced by a sign-in");
+                return;
+            }
+        };
+        let owner = Owner {
+            user_type: login.user_type,
+            user_id: login.user_id,
+        };
+        let revoked = self
+            .revoke(
+                &previous.table,
+                &owner,
+                super::RevokeScope::One(previous.id),
+                crate::RevokeReason::Replaced,
+                Some(replaced_by),
+            )
+            .await;
+        if let Err(error) = revoked {
+            tracing::warn!(login.id = %previous.id, %error, "failed to end the login replaced by a sign-in");
+        }
+    }
+
     /// Records a session login bound to `session_id`, for frameworks other than axum.
     ///
     /// The caller must already have cycled the session id, must store the returned
     /// login's id in the session, and must call [`Tracker::check_login`] on each request.
-    /// With axum, [`AuthTracking::record_session_login`](crate::AuthTracking::record_session_login)
+    /// With axum, `AuthTracking::record_session_login`
     /// does all of it.
     ///
     /// # Errors

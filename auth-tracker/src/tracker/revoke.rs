@@ -86,7 +86,8 @@ impl Tracker {
         level = "debug",
         skip_all,
         fields(user.id = %owner.user_id, ?scope, reason = reason.as_str()),
-        err
+        // A missing login is a normal answer to a request, not a fault of the tracker.
+        err(level = "debug")
     )]
     pub async fn revoke(
         &self,

@@ -7,6 +7,11 @@
 use std::net::SocketAddr;
 
 use auth_tracker::axum::TrackingLayer;
+use std::path::PathBuf;
+
+use auth_tracker::client_ip::{ClientIpConfig, ForwardedSource};
+use auth_tracker::geo::ip_api::IpApi;
+use auth_tracker::geo::maxmind::MaxMind;
 use auth_tracker::{Tracker, TrackerConfig};
 use axum::Router;
 use axum::middleware;
@@ -21,15 +26,11 @@ mod pages;
 mod routes;
 pub mod users;
 
+pub use auth_tracker::client_ip::{IpNet, parse_trusted_proxies};
 pub use users::DEMO_ACCOUNTS;
 
 /// Default database: a SQLite file in the working folder.
 pub const DEFAULT_DATABASE_URL: &str = "security-page.sqlite3";
-
-/// Error of [`build`].
-#[derive(Debug, thiserror::Error)]
-#[error("failed to open the logins database: {0}")]
-pub struct BuildError(#[from] auth_tracker::Error);
 
 /// Returns the demo's tracker settings: the defaults, with a remember-me cookie that
 /// plain HTTP on loopback can carry.
@@ -38,6 +39,46 @@ pub fn demo_config() -> TrackerConfig {
     // Browsers drop `Secure` cookies on plain HTTP, which the demo serves.
     config.remember_cookie_secure = false;
     config
+}
+
+/// Everything the demo can be configured with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// SQLite path or `postgres://` URL of the logins database.
+    pub database_url: String,
+    /// Proxies whose `X-Forwarded-For` headers are believed. Empty: the socket peer is
+    /// the client.
+    pub trusted_proxies: Vec<IpNet>,
+    /// MaxMind-format `.mmdb` file to geolocate with.
+    pub geoip_mmdb: Option<PathBuf>,
+    /// Base URL of an ip-api compatible endpoint (`{url}/json/{ip}`) to geolocate with.
+    pub ip_api_url: Option<String>,
+    /// Tracker settings.
+    pub tracker: TrackerConfig,
+}
+
+impl Settings {
+    /// Settings for a database, with no proxies, no geolocation and [`demo_config`].
+    pub fn new(database_url: &str) -> Self {
+        Self {
+            database_url: database_url.to_owned(),
+            trusted_proxies: Vec::new(),
+            geoip_mmdb: None,
+            ip_api_url: None,
+            tracker: demo_config(),
+        }
+    }
+}
+
+/// Error of [`build_with`].
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    /// The logins database could not be opened or migrated.
+    #[error("failed to open the logins database: {0}")]
+    Database(#[from] auth_tracker::Error),
+    /// The geolocation source could not be set up.
+    #[error("failed to set up geolocation: {0}")]
+    Geolocation(#[from] auth_tracker::geo::GeoError),
 }
 
 /// Opens and migrates the database, seeds the demo accounts and assembles the router,
@@ -49,7 +90,7 @@ pub fn demo_config() -> TrackerConfig {
 ///
 /// [`BuildError`] when the database cannot be opened or migrated.
 pub async fn build(database_url: &str) -> Result<Router, BuildError> {
-    build_with_config(database_url, demo_config()).await
+    build_with(Settings::new(database_url)).await
 }
 
 /// Builds the demo with other tracker settings, such as short lifetimes in tests.
@@ -61,8 +102,31 @@ pub async fn build_with_config(
     database_url: &str,
     config: TrackerConfig,
 ) -> Result<Router, BuildError> {
-    let tracker = Tracker::connect(database_url)?.with_config(config);
+    let mut settings = Settings::new(database_url);
+    settings.tracker = config;
+    build_with(settings).await
+}
+
+/// Builds the demo from its full settings.
+///
+/// # Errors
+///
+/// [`BuildError`] when the database cannot be opened or migrated, or the geolocation
+/// file or URL is unusable.
+pub async fn build_with(settings: Settings) -> Result<Router, BuildError> {
+    let mut tracker = Tracker::connect(&settings.database_url)?.with_config(settings.tracker);
     tracker.migrate().await?;
+    if let Some(path) = &settings.geoip_mmdb {
+        tracker = tracker.with_geo_provider(MaxMind::open(path)?);
+    } else if let Some(url) = &settings.ip_api_url {
+        tracker = tracker.with_geo_provider(IpApi::builder().base_url(url.clone()).build()?);
+    }
+    let source = if settings.trusted_proxies.is_empty() {
+        ForwardedSource::None
+    } else {
+        ForwardedSource::XForwardedFor
+    };
+    let client_ip = ClientIpConfig::new(settings.trusted_proxies, source);
 
     // NOTE: sessions live in memory, so a restart signs every browser out; their logins
     // then end at the idle timeout. A persistent tower-sessions store lifts this.
@@ -87,7 +151,11 @@ pub async fn build_with_config(
         .route("/logins/{id}/revoke", post(routes::revoke_one))
         .route("/logins/revoke-others", post(routes::revoke_others))
         .route("/logins/revoke-all", post(routes::revoke_all))
-        .layer(TrackingLayer::new(tracker).with_axum_login::<users::Users>())
+        .layer(
+            TrackingLayer::new(tracker)
+                .with_client_ip(client_ip)
+                .with_axum_login::<users::Users>(),
+        )
         .layer(auth_layer)
         .layer(middleware::from_fn(guard::reject_cross_site));
     Ok(router)

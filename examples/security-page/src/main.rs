@@ -15,18 +15,55 @@ struct Options {
     /// SQLite file path or PostgreSQL URL of the logins database.
     #[arg(long, env = "DATABASE_URL", default_value = security_page::DEFAULT_DATABASE_URL)]
     database_url: String,
+
+    /// Comma-separated CIDR blocks of proxies whose X-Forwarded-For headers are
+    /// believed, such as `127.0.0.1/32,10.0.0.0/8`. Default: none, so the socket peer is
+    /// the client.
+    #[arg(long, env = "TRUSTED_PROXIES", value_parser = parse_proxies, default_value = "")]
+    trusted_proxies: Proxies,
+
+    /// MaxMind-format `.mmdb` file (GeoLite2, GeoIP2, DB-IP, IPinfo) to geolocate
+    /// logins with. Takes precedence over --ip-api-url.
+    #[arg(long, env = "GEOIP_MMDB")]
+    geoip_mmdb: Option<std::path::PathBuf>,
+
+    /// Base URL of an ip-api compatible service (`{url}/json/{ip}`) to geolocate logins
+    /// with. It receives each public client address.
+    #[arg(long, env = "IP_API_URL")]
+    ip_api_url: Option<String>,
+}
+
+/// Trusted proxy blocks, wrapped so clap treats the list as one value.
+#[derive(Debug, Clone)]
+struct Proxies(Vec<security_page::IpNet>);
+
+fn parse_proxies(list: &str) -> Result<Proxies, String> {
+    security_page::parse_trusted_proxies(list)
+        .map(Proxies)
+        .map_err(|error| error.to_string())
 }
 
 #[tokio::main]
 async fn main() -> ExitCode {
     tracing_subscriber::fmt()
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
         .with_env_filter(
             EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")),
         )
         .init();
     let options = Options::parse();
 
-    let router = match security_page::build(&options.database_url).await {
+    let mut settings = security_page::Settings::new(&options.database_url);
+    settings.trusted_proxies = options.trusted_proxies.0.clone();
+    settings.geoip_mmdb = options.geoip_mmdb.clone();
+    settings.ip_api_url = options.ip_api_url.clone();
+    let geolocation = match (&settings.geoip_mmdb, &settings.ip_api_url) {
+        (Some(path), _) => format!("MaxMind file {}", path.display()),
+        (None, Some(url)) => format!("ip-api at {url}"),
+        (None, None) => "off".to_owned(),
+    };
+
+    let router = match security_page::build_with(settings).await {
         Ok(router) => router,
         Err(error) => {
             eprintln!("error: {error}");
@@ -48,6 +85,7 @@ async fn main() -> ExitCode {
         .map_or_else(|_| options.addr.clone(), |address| address.to_string());
 
     println!("security-page listening on http://{address}/login");
+    println!("geolocation: {geolocation}");
     println!("demo accounts:");
     for (email, password) in security_page::DEMO_ACCOUNTS {
         println!("  {email} / {password}");

@@ -162,10 +162,14 @@ pub(crate) async fn revoke_one(
     // An id that is not a UUID cannot name any login, so it gets the same 404 as
     // another user's id.
     let Ok(id) = id.parse::<LoginId>() else {
-        return Ok((StatusCode::NOT_FOUND, "login not found").into_response());
+        return Ok(login_not_found(&headers));
     };
 
-    let revoked = user.logout(&tracking, id).await?;
+    let revoked = match user.logout(&tracking, id).await {
+        Ok(revoked) => revoked,
+        Err(TrackerError::LoginNotFound) => return Ok(login_not_found(&headers)),
+        Err(error) => return Err(error.into()),
+    };
     let signed_out = id == current;
     if signed_out {
         auth.logout().await?;
@@ -200,6 +204,17 @@ pub(crate) async fn revoke_all(
     let revoked = user.logout_all(&tracking).await?;
     auth.logout().await?;
     Ok(revoke_response(&headers, revoked, true))
+}
+
+fn login_not_found(headers: &HeaderMap) -> Response {
+    if wants_json(headers) {
+        return (
+            StatusCode::NOT_FOUND,
+            Json(json!({ "error": "login not found" })),
+        )
+            .into_response();
+    }
+    (StatusCode::NOT_FOUND, "login not found").into_response()
 }
 
 fn revoke_response(headers: &HeaderMap, revoked: u64, signed_out: bool) -> Response {

@@ -10,7 +10,7 @@ use serde::Deserialize;
 /// A demo account. The password hash is the axum-login session hash, so changing a
 /// password would end every session of the user.
 #[derive(Clone, AuthTracking)]
-#[auth_tracking(id = id, user_type = "User", parser = uaparser)]
+#[auth_tracking(id = id, user_type = "User", parser = uaparser, ip_provider = configured)]
 pub struct User {
     /// Numeric key, stored in `logins.user_id`.
     pub id: i64,

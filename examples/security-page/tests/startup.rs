@@ -34,10 +34,11 @@ async fn first_start_creates_database_and_prints_accounts() {
         .strip_prefix("security-page listening on ")
         .unwrap_or_else(|| panic!("unexpected first line: {first}"))
         .to_owned();
-    let printed: Vec<String> = lines.take(3).map(Result::unwrap).collect();
-    assert_eq!(printed[0], "demo accounts:");
-    assert_eq!(printed[1].trim(), "alice@example.com / alice-password");
-    assert_eq!(printed[2].trim(), "bob@example.com / bob-password");
+    let printed: Vec<String> = lines.take(4).map(Result::unwrap).collect();
+    assert_eq!(printed[0], "geolocation: off", "lookups are off by default");
+    assert_eq!(printed[1], "demo accounts:");
+    assert_eq!(printed[2].trim(), "alice@example.com / alice-password");
+    assert_eq!(printed[3].trim(), "bob@example.com / bob-password");
     assert!(
         database.exists(),
         "the SQLite file is created on first start"
