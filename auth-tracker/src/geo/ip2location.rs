@@ -132,9 +132,24 @@ pub enum Ip2LocationError {
     #[error("IP2Location database connection failed: {0}")]
     Pool(#[from] diesel::r2d2::PoolError),
 
+    /// The database could not be opened: a missing folder, a refused connection, bad
+    /// credentials.
+    #[error("cannot open the IP2Location database: {0}")]
+    Connection(#[from] diesel::ConnectionError),
+
     /// The blocking lookup task panicked or was cancelled.
     #[error("IP2Location lookup task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
+}
+
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+impl From<crate::store::pools::OpenPoolError> for Ip2LocationError {
+    fn from(error: crate::store::pools::OpenPoolError) -> Self {
+        match error {
+            crate::store::pools::OpenPoolError::Connection(error) => Self::Connection(error),
+            crate::store::pools::OpenPoolError::Pool(error) => Self::Pool(error),
+        }
+    }
 }
 
 type Result<T, E = Ip2LocationError> = std::result::Result<T, E>;
@@ -204,14 +219,11 @@ impl Ip2Location {
     ///
     /// # Errors
     ///
-    /// [`Ip2LocationError::Pool`] when the file cannot be opened.
+    /// [`Ip2LocationError::Connection`] when the file cannot be opened.
     #[cfg(feature = "sqlite")]
     #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
     pub fn sqlite(path: &str) -> Result<Self> {
-        let manager = diesel::r2d2::ConnectionManager::<diesel::SqliteConnection>::new(path);
-        let pool = diesel::r2d2::Pool::builder()
-            .connection_customizer(Box::new(crate::store::SqlitePragmas))
-            .build(manager)?;
+        let pool = crate::store::pools::sqlite_pool(path)?;
         Ok(Self::from_sqlite_pool(pool))
     }
 
@@ -229,12 +241,11 @@ impl Ip2Location {
     ///
     /// # Errors
     ///
-    /// [`Ip2LocationError::Pool`] when the server cannot be reached.
+    /// [`Ip2LocationError::Connection`] when the server cannot be reached.
     #[cfg(feature = "postgres")]
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub fn postgres(url: &str) -> Result<Self> {
-        let manager = diesel::r2d2::ConnectionManager::<diesel::PgConnection>::new(url);
-        let pool = diesel::r2d2::Pool::builder().build(manager)?;
+        let pool = crate::store::pools::postgres_pool(url)?;
         Ok(Self::from_postgres_pool(pool))
     }
 

@@ -14,6 +14,8 @@ use crate::model::{Login, LoginId, LoginKind, Owner, RevokeReason};
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod diesel_impl;
 #[cfg(any(feature = "sqlite", feature = "postgres"))]
+pub(crate) mod pools;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod sql;
 
 #[cfg(feature = "postgres")]

@@ -144,13 +144,7 @@ impl Tracker {
     #[cfg(feature = "sqlite")]
     #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
     pub fn sqlite(path: &str) -> Result<Self> {
-        // One direct connection first, so a bad path fails at once with SQLite's own
-        // message instead of after the pool's connection timeout.
-        <diesel::SqliteConnection as diesel::Connection>::establish(path)?;
-        let manager = diesel::r2d2::ConnectionManager::<diesel::SqliteConnection>::new(path);
-        let pool = diesel::r2d2::Pool::builder()
-            .connection_customizer(Box::new(crate::store::SqlitePragmas))
-            .build(manager)?;
+        let pool = crate::store::pools::sqlite_pool(path)?;
         Ok(Self::from_sqlite_pool(pool))
     }
 
@@ -172,11 +166,7 @@ impl Tracker {
     #[cfg(feature = "postgres")]
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub fn postgres(url: &str) -> Result<Self> {
-        // One direct connection first, so an unreachable server or bad credentials fail
-        // at once with the server's message instead of after the pool's timeout.
-        <diesel::PgConnection as diesel::Connection>::establish(url)?;
-        let manager = diesel::r2d2::ConnectionManager::<diesel::PgConnection>::new(url);
-        let pool = diesel::r2d2::Pool::builder().build(manager)?;
+        let pool = crate::store::pools::postgres_pool(url)?;
         Ok(Self::from_postgres_pool(pool))
     }
 

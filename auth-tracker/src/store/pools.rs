@@ -1,0 +1,51 @@
+//! Connection pools shared by the tracker and the database-backed geolocation provider.
+
+use diesel::r2d2::{ConnectionManager, Pool};
+
+/// Why a pool could not be opened.
+#[derive(Debug)]
+pub(crate) enum OpenPoolError {
+    /// The first connection failed, with the database's own message.
+    Connection(diesel::ConnectionError),
+    /// The pool could not be built.
+    Pool(diesel::r2d2::PoolError),
+}
+
+impl From<OpenPoolError> for crate::Error {
+    fn from(error: OpenPoolError) -> Self {
+        match error {
+            OpenPoolError::Connection(error) => Self::Connection(error),
+            OpenPoolError::Pool(error) => Self::Pool(error),
+        }
+    }
+}
+
+/// Opens a pool on a SQLite file, creating the file if needed, with the pragmas every
+/// connection needs.
+///
+/// One direct connection comes first, so a bad path fails at once with SQLite's own
+/// message instead of after the pool's connection timeout.
+#[cfg(feature = "sqlite")]
+pub(crate) fn sqlite_pool(
+    path: &str,
+) -> Result<Pool<ConnectionManager<diesel::SqliteConnection>>, OpenPoolError> {
+    <diesel::SqliteConnection as diesel::Connection>::establish(path)
+        .map_err(OpenPoolError::Connection)?;
+    Pool::builder()
+        .connection_customizer(Box::new(super::SqlitePragmas))
+        .build(ConnectionManager::new(path))
+        .map_err(OpenPoolError::Pool)
+}
+
+/// Opens a pool on a PostgreSQL URL. One direct connection comes first, so an
+/// unreachable server or bad credentials fail at once with the server's message.
+#[cfg(feature = "postgres")]
+pub(crate) fn postgres_pool(
+    url: &str,
+) -> Result<Pool<ConnectionManager<diesel::PgConnection>>, OpenPoolError> {
+    <diesel::PgConnection as diesel::Connection>::establish(url)
+        .map_err(OpenPoolError::Connection)?;
+    Pool::builder()
+        .build(ConnectionManager::new(url))
+        .map_err(OpenPoolError::Pool)
+}
