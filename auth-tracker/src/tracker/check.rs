@@ -197,3 +197,167 @@ impl Tracker {
         Ok(Some(login))
     }
 }
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use chrono::NaiveDateTime;
+
+    use super::*;
+    use crate::geo::Location;
+    use crate::model::{LoginId, Owner, RevokeReason};
+    use crate::secret::PlainToken;
+    use crate::store::{LoginStore, NewLogin, RevokeTarget, RevokedLogin};
+
+    /// Store that counts lookups and holds one token login.
+    #[derive(Debug)]
+    struct CountingStore {
+        lookups: AtomicUsize,
+        token_hash: String,
+        id: LoginId,
+    }
+
+    impl CountingStore {
+        fn row(&self) -> LoginRow {
+            let now = chrono::Utc::now().naive_utc();
+            LoginRow {
+                id: self.id.to_string(),
+                user_type: "User".into(),
+                user_id: "1".into(),
+                kind: "token".into(),
+                name: Some("ci".into()),
+                session_id: None,
+                token_hash: Some(self.token_hash.clone()),
+                remember_selector: None,
+                remember_verifier_hash: None,
+                user_agent: None,
+                ip_address: None,
+                device: None,
+                device_type: None,
+                platform: None,
+                platform_version: None,
+                browser: None,
+                browser_version: None,
+                city: None,
+                region: None,
+                country: None,
+                country_code: None,
+                ip_data: None,
+                created_at: now,
+                last_activity_at: now,
+                expires_at: None,
+                revoked_at: None,
+                revoke_reason: None,
+            }
+        }
+    }
+
+    impl LoginStore for CountingStore {
+        fn migrate(&self) -> Result<()> {
+            unreachable!("not used by token checks")
+        }
+        fn create_table(&self, _table: &str) -> Result<()> {
+            unreachable!("not used by token checks")
+        }
+        fn insert(&self, _table: &str, _login: &NewLogin) -> Result<()> {
+            unreachable!("not used by token checks")
+        }
+        fn find(&self, _table: &str, id: LoginId) -> Result<Option<LoginRow>> {
+            self.lookups.fetch_add(1, Ordering::SeqCst);
+            Ok((id == self.id).then(|| self.row()))
+        }
+        fn list_active(
+            &self,
+            _: &str,
+            _: &Owner,
+            _: NaiveDateTime,
+            _: NaiveDateTime,
+        ) -> Result<Vec<LoginRow>> {
+            unreachable!("not used by token checks")
+        }
+        fn revoke(
+            &self,
+            _: &str,
+            _: &Owner,
+            _: RevokeTarget,
+            _: RevokeReason,
+            _: NaiveDateTime,
+        ) -> Result<(u64, Vec<RevokedLogin>)> {
+            unreachable!("not used by token checks")
+        }
+        fn touch(
+            &self,
+            _: &str,
+            _: LoginId,
+            _: NaiveDateTime,
+            _: NaiveDateTime,
+            _: Option<&str>,
+        ) -> Result<bool> {
+            Ok(false)
+        }
+        fn set_location(&self, _: &str, _: LoginId, _: &Location) -> Result<()> {
+            unreachable!("not used by token checks")
+        }
+        fn find_by_selector(&self, _: &str, _: &str) -> Result<Option<LoginRow>> {
+            unreachable!("not used by token checks")
+        }
+        fn find_by_token_hash(&self, _: &str, _: &str) -> Result<Option<LoginRow>> {
+            unreachable!("not used by token checks")
+        }
+        fn bind_session(&self, _: &str, _: LoginId, _: &str, _: NaiveDateTime) -> Result<bool> {
+            unreachable!("not used by token checks")
+        }
+        fn count_same_device(
+            &self,
+            _: &str,
+            _: &Owner,
+            _: (LoginId, NaiveDateTime),
+            _: [Option<&str>; 3],
+        ) -> Result<u64> {
+            unreachable!("not used by token checks")
+        }
+        fn count_same_country(
+            &self,
+            _: &str,
+            _: &Owner,
+            _: (LoginId, NaiveDateTime),
+            _: &str,
+        ) -> Result<u64> {
+            unreachable!("not used by token checks")
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread")]
+    async fn token_check_looks_up_at_most_once() {
+        let id = LoginId::new();
+        let (token, token_hash) = PlainToken::generate(id);
+        let store = Arc::new(CountingStore {
+            lookups: AtomicUsize::new(0),
+            token_hash,
+            id,
+        });
+        let tracker = Tracker::from_store(store.clone());
+        let secret = token.expose().split_once('|').unwrap().1.to_owned();
+        let other_secret = if secret.starts_with('A') { "B" } else { "A" }.repeat(43);
+
+        let cases = [
+            ("malformed", "garbage".to_owned(), 0),
+            ("short secret", format!("{id}|short"), 0),
+            ("unknown id", format!("{}|{secret}", LoginId::new()), 1),
+            ("wrong secret", format!("{id}|{other_secret}"), 1),
+            ("valid", token.expose().to_owned(), 1),
+        ];
+        for (case, presented, expected_lookups) in cases {
+            store.lookups.store(0, Ordering::SeqCst);
+            let login = tracker.check_token("logins", &presented).await.unwrap();
+            assert_eq!(login.is_some(), case == "valid", "{case}: outcome");
+            assert_eq!(
+                store.lookups.load(Ordering::SeqCst),
+                expected_lookups,
+                "{case}: lookups"
+            );
+        }
+    }
+}
