@@ -71,6 +71,10 @@ pub(crate) const BUILTIN_PARSERS: &[Builtin] = &[
         private_fn: Some("uaparser_parser"),
     },
     Builtin {
+        name: "ua_parser",
+        private_fn: Some("ua_parser_parser"),
+    },
+    Builtin {
         name: "none",
         private_fn: Some("no_parser"),
     },

@@ -55,6 +55,10 @@ use syn::{DeriveInput, parse_macro_input};
 /// - `parser = ...`: the User-Agent parser. Default: `uaparser`.
 ///   - `uaparser`: the built-in parser on the `uaparser` crate, which needs the
 ///     `uaparser` feature of `auth-tracker`;
+///   - `ua_parser`: the built-in parser on the `ua-parser` crate (uap-rust), which
+///     needs the `ua-parser` feature of `auth-tracker`. It reads the same uap-core
+///     regexes as `uaparser`, but on long User-Agents it can report a `Spider` device
+///     where `uaparser` reports none (see `auth_tracker::agent::ua_parser`);
 ///   - `none`: no parsing, so the device columns stay empty;
 ///   - a type path such as `MyParser` or `crate::ua::MyParser`: a type implementing
 ///     `UserAgentParser` and [`Default`]. It is created with `Default::default()` on

@@ -29,6 +29,12 @@ pub fn uaparser_parser() -> &'static dyn UserAgentParser {
     crate::agent::uaparser::shared()
 }
 
+/// Returns the built-in parser selected with `parser = ua_parser`.
+#[cfg(feature = "ua-parser")]
+pub fn ua_parser_parser() -> &'static dyn UserAgentParser {
+    crate::agent::ua_parser::shared()
+}
+
 /// Returns the choice made with `ip_provider = none`.
 pub fn no_ip_provider() -> ProviderChoice {
     ProviderChoice::None

@@ -33,8 +33,13 @@ pub enum Error {
 
     /// The database could not be opened: a missing folder, a refused connection, bad
     /// credentials.
-    #[error("cannot open the database: {0}")]
-    Connection(#[from] diesel::ConnectionError),
+    #[error("cannot open the database {database}: {source}")]
+    Connection {
+        /// The SQLite path, or the URL with its password hidden.
+        database: String,
+        /// The database's own message.
+        source: diesel::ConnectionError,
+    },
 
     /// Running the embedded migrations failed.
     #[error("migration failed: {0}")]

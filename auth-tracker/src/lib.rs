@@ -82,7 +82,7 @@ pub use geo::{GeoProvider, Location};
 pub use model::{Login, LoginId, LoginKind, Owner, RevokeReason};
 pub use secret::PlainToken;
 pub use tracker::{
-    Enrichment, LoginOptions, NewToken, RevokeFuture, RevokeScope, RevokedToken, TokenRevoker,
-    Tracker, TrackerConfig,
+    Enrichment, LoginOptions, NewToken, PruneOptions, PruneReport, RevokeFuture, RevokeScope,
+    RevokedToken, TokenRevoker, Tracker, TrackerConfig,
 };
 pub use tracking::{AuthTracking, CurrentLogin, Tracking};

@@ -105,6 +105,8 @@ pub enum RevokeReason {
     /// A remember-me cookie with the right selector and a wrong verifier was presented,
     /// which suggests the cookie was stolen and used by someone else first.
     RememberTokenTheft,
+    /// An administrator revoked the login, for example with the `auth-tracker` binary.
+    Administrator,
 }
 
 impl RevokeReason {
@@ -117,6 +119,7 @@ impl RevokeReason {
             Self::RevokedAll => "revoked_all",
             Self::Replaced => "replaced",
             Self::RememberTokenTheft => "remember_token_theft",
+            Self::Administrator => "administrator",
         }
     }
 }

@@ -154,13 +154,17 @@ fn hints_malformed_headers_are_ignored() {
     assert!(hints.is_empty());
 }
 
-#[cfg(feature = "uaparser")]
-mod uaparser {
+/// The same behaviour tests for each built-in parser, in a module named after the
+/// parser's module in `auth_tracker::agent`.
+macro_rules! builtin_parser_tests {
+    ($module:ident, $feature:literal, $parser:ident) => {
+#[cfg(feature = $feature)]
+mod $module {
     use super::*;
-    use auth_tracker::agent::uaparser::{UaParser, shared};
+    use auth_tracker::agent::$module::{$parser, shared};
 
     fn parse(user_agent: &str) -> Arc<ParsedUserAgent> {
-        UaParser.parse(user_agent)
+        $parser.parse(user_agent)
     }
 
     #[test]
@@ -309,8 +313,159 @@ mod uaparser {
             ("Wget/1.21.4", Some(DeviceType::Other)),
             ("", None),
         ];
+        assert_device_types(&cases);
+    }
+
+    #[test]
+    fn device_types_of_model_codes() {
+        let cases = [
+            // Huawei Wi-Fi-only model code, with the Mobile token of a phone browser.
+            (
+                "Mozilla/5.0 (Linux; Android 12; HUAWEI MRX-W09) AppleWebKit/537.36 \
+                 (KHTML, like Gecko) Chrome/114.0.0.0 Mobile Safari/537.36",
+                Some(DeviceType::Tablet),
+            ),
+            // Huawei tablet line with a cellular radio.
+            (
+                "Mozilla/5.0 (Linux; Android 10; CMR-AL09; wv) AppleWebKit/537.36 \
+                 (KHTML, like Gecko) Version/4.0 Chrome/120.0.0.0 Mobile Safari/537.36",
+                Some(DeviceType::Tablet),
+            ),
+            // Xiaomi Pad model number.
+            (
+                "Mozilla/5.0 (Linux; Android 14; 23043RP34G) AppleWebKit/537.36 \
+                 (KHTML, like Gecko) Chrome/125.0.0.0 Mobile Safari/537.36",
+                Some(DeviceType::Tablet),
+            ),
+            // OnePlus and OPPO Pad model code.
+            (
+                "Mozilla/5.0 (Linux; Android 14; OPD2404) AppleWebKit/537.36 \
+                 (KHTML, like Gecko) Chrome/125.0.0.0 Mobile Safari/537.36",
+                Some(DeviceType::Tablet),
+            ),
+            // OPPO Watch model code.
+            (
+                "Dalvik/2.1.0 (Linux; U; Android 8.1.0; OW19W1 Build/OPM1.171019.011)",
+                Some(DeviceType::Wearable),
+            ),
+            // Android version right after "Linux;", without the word Android.
+            (
+                "Mozilla/5.0 (Linux; 13; SM-X210) AppleWebKit/537.36 \
+                 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36",
+                Some(DeviceType::Tablet),
+            ),
+            // Android 3 ran on tablets only.
+            (
+                "Mozilla/5.0 (Linux; U; Android 3.0.1; en-us; Generic Build/HRI66) \
+                 AppleWebKit/534.13 (KHTML, like Gecko) Version/4.0 Mobile Safari/534.13",
+                Some(DeviceType::Tablet),
+            ),
+        ];
+        assert_device_types(&cases);
+    }
+
+    #[test]
+    fn device_types_without_mobile_token() {
+        let cases = [
+            // A WebView of a Galaxy S phone that sends no Mobile token.
+            (
+                "Mozilla/5.0 (Linux; Android 14; SM-S918B; wv) AppleWebKit/537.36 \
+                 (KHTML, like Gecko) Version/4.0 Chrome/120.0.0.0 Safari/537.36",
+                Some(DeviceType::Phone),
+            ),
+            (
+                "Mozilla/5.0 (Linux; Android 14; Pixel 7) AppleWebKit/537.36 \
+                 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+                Some(DeviceType::Phone),
+            ),
+            (
+                "Opera/9.80 (Android; Opera Mini/8.0.1807/36.1609; U; en) Presto/2.12.423 \
+                 Version/12.16",
+                Some(DeviceType::Phone),
+            ),
+        ];
+        assert_device_types(&cases);
+    }
+
+    #[test]
+    fn device_types_of_other_devices() {
+        let cases = [
+            (
+                "Mozilla/5.0 (X11; GNU/Linux) AppleWebKit/537.36 (KHTML, like Gecko) \
+                 Chromium/120.0.0.0 Chrome/120.0.0.0 Safari/537.36 Tesla/2024.20.1",
+                Some(DeviceType::Other),
+            ),
+            (
+                "Mozilla/5.0 (MFP; 2.0; like Gecko) NetFront/4.1",
+                Some(DeviceType::Other),
+            ),
+            (
+                "Mozilla/5.0 (Linux; Android 11; SHIELD Android TV Build/RQ1A.210105.003) \
+                 AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+                Some(DeviceType::Tv),
+            ),
+            (
+                "Mozilla/5.0 (PS3; 4.90) AppleWebKit/531.22.8 (KHTML, like Gecko)",
+                Some(DeviceType::Console),
+            ),
+            ("LG-KS360 Obigo/WAP2.0 MIDP-2.0/CLDC-1.1", Some(DeviceType::Phone)),
+            ("LGE-AX8600 UP.Browser/6.2.3", Some(DeviceType::Phone)),
+        ];
+        assert_device_types(&cases);
+    }
+
+    #[test]
+    fn device_types_of_at_signs() {
+        let cases = [
+            // A contact address marks a crawler.
+            (
+                "Acme-Indexer/2.1 (ops@example.org)",
+                Some(DeviceType::Bot),
+            ),
+            // An "@" in a version or a locale does not.
+            (
+                "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 \
+                 (KHTML, like Gecko) Chrome/120.0.0.0 Mobile Safari/537.36 (Example android@120.0)",
+                Some(DeviceType::Phone),
+            ),
+            (
+                "Mozilla/5.0 (X11; Linux x86_64; ar-SA@calendar=islamic) AppleWebKit/537.36 \
+                 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36",
+                Some(DeviceType::Desktop),
+            ),
+        ];
+        assert_device_types(&cases);
+    }
+
+    fn assert_device_types(cases: &[(&str, Option<DeviceType>)]) {
         for (user_agent, expected) in cases {
-            assert_eq!(parse(user_agent).device_type, expected, "{user_agent}");
+            assert_eq!(parse(user_agent).device_type, *expected, "{user_agent}");
         }
     }
+}
+    };
+}
+
+builtin_parser_tests!(uaparser, "uaparser", UaParser);
+builtin_parser_tests!(ua_parser, "ua-parser", UapRustParser);
+
+/// `parser = ua_parser` selects the process-wide cached `ua-parser` backend.
+#[cfg(feature = "ua-parser")]
+#[test]
+fn derive_selects_ua_parser() {
+    use auth_tracker::AuthTracking;
+
+    #[derive(AuthTracking)]
+    #[auth_tracking(parser = ua_parser)]
+    struct Member {
+        id: i64,
+    }
+
+    let member = Member { id: 7 };
+    assert_eq!(member.tracking_user_id(), "7");
+
+    let selected = Member::user_agent_parser().parse(CHROME_WINDOWS);
+    let cached = auth_tracker::agent::ua_parser::shared().parse(CHROME_WINDOWS);
+    assert!(Arc::ptr_eq(&selected, &cached));
+    assert_eq!(selected.browser.as_deref(), Some("Chrome"));
 }

@@ -13,6 +13,14 @@ use serde_json::Value;
 
 const ALICE: (&str, &str) = ("alice@example.com", "alice-password");
 
+/// Returns `secret` with its first character changed. The result is still canonical
+/// unpadded base64 of the same length, because only the last character carries
+/// padding bits, so it reaches the hash comparison instead of the format check.
+fn altered(secret: &str) -> String {
+    let replacement = if secret.starts_with('A') { 'B' } else { 'A' };
+    format!("{replacement}{}", &secret[1..])
+}
+
 /// A signed-in browser with its remember-me cookie value.
 struct Remembered {
     browser: reqwest::Client,
@@ -208,7 +216,7 @@ async fn revoking_kills_only_its_remember_cookie(demo: &Demo) {
 async fn wrong_verifier_revokes_login(demo: &Demo) {
     let remembered = sign_in_remembered(demo, FIREFOX_WINDOWS).await;
     let (selector, verifier) = remembered.remember.split_once(':').unwrap();
-    let forged_verifier = if verifier.starts_with('A') { "B" } else { "A" }.repeat(43);
+    let forged_verifier = altered(verifier);
     let forged = browser_with_remember(demo, &format!("{selector}:{forged_verifier}"));
 
     let response = forged.get(demo.url("/api/logins")).send().await.unwrap();
@@ -294,7 +302,7 @@ async fn bad_tokens_are_401(demo: &Demo) {
     demo.sign_in(&browser, ALICE.0, ALICE.1).await;
     let (id, token) = create_token(demo, &browser, "ci").await;
     let secret = token.split_once('|').unwrap().1;
-    let other_secret = if secret.starts_with('A') { "B" } else { "A" }.repeat(43);
+    let other_secret = altered(secret);
     let unknown_id = uuid::Uuid::new_v4();
 
     for bad in [
@@ -308,6 +316,26 @@ async fn bad_tokens_are_401(demo: &Demo) {
         let (status, _) = list_with_token(demo, &bad).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "token {bad:?}");
     }
+
+    let challenge = reqwest::Client::new()
+        .get(demo.url("/api/logins"))
+        .header(AUTHORIZATION, "Bearer garbage")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(challenge.headers()["www-authenticate"], "Bearer");
+
+    let missing_name = browser
+        .post(demo.url("/api/tokens"))
+        .form(&[("label", "x")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing_name.status(), StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        missing_name.json::<Value>().await.unwrap()["error"].is_string(),
+        "errors are JSON"
+    );
 
     let lower_case = reqwest::Client::new()
         .get(demo.url("/api/logins"))

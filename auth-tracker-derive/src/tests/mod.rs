@@ -207,7 +207,7 @@ fn unknown_builtin_lists_builtins() {
     assert_eq!(
         messages,
         [
-            "unknown built-in parser `woothee`, expected one of `uaparser`, `none` or the path of a type, such as `crate::MyType`",
+            "unknown built-in parser `woothee`, expected one of `uaparser`, `ua_parser`, `none` or the path of a type, such as `crate::MyType`",
             "unknown built-in provider `geoip`, expected one of `none`, `ip_api`, `maxmind`, `ip2location`, `configured` or the path of a type, such as `crate::MyType`",
         ]
     );

@@ -2,7 +2,8 @@
 //!
 //! - [`UserAgentParser`] is the pluggable parser. [`NoParser`] parses nothing, and the
 //!   `uaparser` cargo feature adds [`uaparser::UaParser`], built on the `uaparser` crate
-//!   and uap-core's regexes.
+//!   and uap-core's regexes. The `ua-parser` feature adds `ua_parser::UapRustParser`,
+//!   built on the `ua-parser` crate (uap-rust) and the same regexes.
 //! - [`CachedParser`] puts a bounded cache in front of any parser.
 //! - [`classify_device`] derives a [`DeviceType`] from parsed families and the
 //!   User-Agent's own tokens, for parsers that do not classify devices themselves.
@@ -14,6 +15,11 @@ use std::sync::Arc;
 pub mod cache;
 mod device;
 mod hints;
+#[cfg(feature = "ua-parser")]
+#[cfg_attr(docsrs, doc(cfg(feature = "ua-parser")))]
+pub mod ua_parser;
+#[cfg(any(feature = "uaparser", feature = "ua-parser"))]
+mod uap;
 #[cfg(feature = "uaparser")]
 #[cfg_attr(docsrs, doc(cfg(feature = "uaparser")))]
 pub mod uaparser;

@@ -24,34 +24,13 @@
 //! themselves, and 135 MiB through [`UaParser`]. The per-thread figure depends on the
 //! variety of the input, so treat it as an estimate of the order of magnitude.
 
-use std::fmt;
-use std::panic::{self, AssertUnwindSafe};
-use std::sync::mpsc::{self, Receiver, Sender, SyncSender};
-use std::sync::{Arc, LazyLock, Mutex, PoisonError};
-use std::thread;
+use std::sync::{Arc, LazyLock};
 
 use uaparser::Parser as _;
 
-use super::{
-    CachedParser, DeviceEvidence, ParsedUserAgent, UserAgentParser, classify_device,
-    truncate_user_agent,
-};
-
-/// uap-core's `regexes.yaml`, embedded at build time.
-///
-/// This is the uap-core 0.18.0 snapshot that the `ua-parser` crate 0.2.2 ships under
-/// `uap-core/`, vendored in this crate's `uap-core/` folder with its Apache-2.0 licence.
-pub const REGEXES_YAML: &[u8] = include_bytes!("../../uap-core/regexes.yaml");
-
-/// Number of threads that run the regex searches of [`UaParser`] in a process.
-///
-/// By estimate, two threads parse 10,000 to 30,000 uncached User-Agents per second (at
-/// 60 to 200 µs per parse), far above any login rate, while each regex keeps at most
-/// two search caches.
-pub const PARSER_THREADS: usize = 2;
-
-/// uap family name that means "not recognised".
-const UAP_UNKNOWN: &str = "Other";
+pub use super::uap::{PARSER_THREADS, REGEXES_YAML};
+use super::uap::{UapResult, parse_on_parser_threads};
+use super::{CachedParser, ParsedUserAgent, UserAgentParser, truncate_user_agent};
 
 static UAP: LazyLock<uaparser::UserAgentParser> = LazyLock::new(|| {
     uaparser::UserAgentParser::builder()
@@ -61,8 +40,6 @@ static UAP: LazyLock<uaparser::UserAgentParser> = LazyLock::new(|| {
 });
 
 static SHARED: LazyLock<CachedParser<UaParser>> = LazyLock::new(|| CachedParser::new(UaParser));
-
-static QUEUE: LazyLock<Sender<Job>> = LazyLock::new(start_parser_threads);
 
 /// Returns the process-wide cached [`UaParser`], built on first use.
 ///
@@ -96,186 +73,40 @@ pub fn uap() -> &'static uaparser::UserAgentParser {
 ///   part and put a dot before each part that starts with a digit, so uap's
 ///   `3`, `5`, `b4` becomes `3.5b4`.
 /// - `device` is uap's device family, such as `iPhone`, `Samsung SM-G991B` or `Spider`.
-/// - `device_type` comes from [`classify_device`].
+/// - `device_type` comes from [`classify_device`](super::classify_device).
 #[derive(Clone, Copy, Debug, Default)]
 pub struct UaParser;
 
 impl UserAgentParser for UaParser {
     fn parse(&self, user_agent: &str) -> Arc<ParsedUserAgent> {
         let user_agent = truncate_user_agent(user_agent);
-        Arc::new(parse_on_parser_threads(user_agent))
-    }
-}
-
-/// One parse request for the parser threads.
-struct Job {
-    user_agent: String,
-    reply: SyncSender<ParsedUserAgent>,
-}
-
-impl fmt::Debug for Job {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Job")
-            .field("user_agent", &self.user_agent)
-            .finish()
-    }
-}
-
-fn parse_on_parser_threads(user_agent: &str) -> ParsedUserAgent {
-    let (reply, result) = mpsc::sync_channel(1);
-    let job = Job {
-        user_agent: user_agent.to_owned(),
-        reply,
-    };
-    if let Err(mpsc::SendError(job)) = QUEUE.send(job) {
-        // No parser thread could be started, so the caller parses itself.
-        return parse_with_uap(&job.user_agent);
-    }
-    // The reply is missing only when the parse panicked. That is not expected on any
-    // input, and an empty result is a valid output of any parser.
-    result.recv().unwrap_or_default()
-}
-
-fn start_parser_threads() -> Sender<Job> {
-    let (sender, receiver) = mpsc::channel::<Job>();
-    let receiver = Arc::new(Mutex::new(receiver));
-    for index in 0..PARSER_THREADS {
-        let receiver = Arc::clone(&receiver);
-        let spawned = thread::Builder::new()
-            .name(format!("auth-tracker-ua-{index}"))
-            .spawn(move || run_parser_thread(&receiver));
-        if let Err(error) = spawned {
-            tracing::warn!(%error, "failed to start a User-Agent parser thread");
-        }
-    }
-    sender
-}
-
-fn run_parser_thread(receiver: &Mutex<Receiver<Job>>) {
-    loop {
-        // The lock is held while waiting, so idle threads queue on the mutex and each
-        // job goes to exactly one thread.
-        let job = receiver
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .recv();
-        let Ok(job) = job else {
-            return;
-        };
-        let parsed = panic::catch_unwind(AssertUnwindSafe(|| parse_with_uap(&job.user_agent)));
-        match parsed {
-            Ok(parsed) => {
-                // The send fails only when the caller stopped waiting, so the result is dropped.
-                let _ = job.reply.send(parsed);
-            }
-            Err(_) => {
-                tracing::warn!(user_agent = %job.user_agent, "User-Agent parser panicked");
-            }
-        }
+        Arc::new(parse_on_parser_threads(user_agent, parse_with_uap))
     }
 }
 
 /// Parses on the calling thread and maps uap's results to the login's columns.
 fn parse_with_uap(user_agent: &str) -> ParsedUserAgent {
     let client = UAP.parse(user_agent);
-
-    let browser = known_family(&client.user_agent.family);
-    let platform = known_family(&client.os.family);
-    let device = known_family(&client.device.family);
-
-    let browser_version = join_version(&[
-        client.user_agent.major.as_deref(),
-        client.user_agent.minor.as_deref(),
-        client.user_agent.patch.as_deref(),
-    ]);
-    let platform_version = join_version(&[
-        client.os.major.as_deref(),
-        client.os.minor.as_deref(),
-        client.os.patch.as_deref(),
-        client.os.patch_minor.as_deref(),
-    ]);
-
-    let device_type = classify_device(&DeviceEvidence {
+    let raw = UapResult {
         user_agent,
-        browser,
-        platform,
-        device,
-        brand: client.device.brand.as_deref(),
-        model: client.device.model.as_deref(),
-    });
-
-    ParsedUserAgent {
-        device: device.map(str::to_owned),
-        device_type,
-        platform: platform.map(str::to_owned),
-        platform_version: if platform.is_some() {
-            platform_version
-        } else {
-            None
-        },
-        browser: browser.map(str::to_owned),
-        browser_version: if browser.is_some() {
-            browser_version
-        } else {
-            None
-        },
-    }
-}
-
-/// Maps uap's `Other` and empty families to `None`.
-fn known_family(family: &str) -> Option<&str> {
-    let family = family.trim();
-    if family.is_empty() || family == UAP_UNKNOWN {
-        None
-    } else {
-        Some(family)
-    }
-}
-
-/// Joins version parts up to the first missing one, with a dot before each part that
-/// starts with a digit.
-fn join_version(parts: &[Option<&str>]) -> Option<String> {
-    let mut version = String::new();
-    for part in parts {
-        let Some(part) = part.map(str::trim).filter(|part| !part.is_empty()) else {
-            break;
-        };
-        let starts_with_digit = part.starts_with(|c: char| c.is_ascii_digit());
-        if !version.is_empty() && starts_with_digit {
-            version.push('.');
-        }
-        version.push_str(part);
-    }
-    if version.is_empty() {
-        None
-    } else {
-        Some(version)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn join_version_stops_at_first_gap() {
-        assert_eq!(
-            join_version(&[Some("17"), None, Some("3")]).as_deref(),
-            Some("17")
-        );
-        assert_eq!(
-            join_version(&[Some("10"), Some("15"), Some("7")]).as_deref(),
-            Some("10.15.7")
-        );
-        assert_eq!(join_version(&[None, Some("1")]), None);
-        assert_eq!(join_version(&[]), None);
-    }
-
-    #[test]
-    fn join_version_glues_letter_parts() {
-        assert_eq!(
-            join_version(&[Some("3"), Some("5"), Some("b4")]).as_deref(),
-            Some("3.5b4")
-        );
-    }
+        browser: [
+            Some(client.user_agent.family.as_ref()),
+            client.user_agent.major.as_deref(),
+            client.user_agent.minor.as_deref(),
+            client.user_agent.patch.as_deref(),
+        ],
+        os: [
+            Some(client.os.family.as_ref()),
+            client.os.major.as_deref(),
+            client.os.minor.as_deref(),
+            client.os.patch.as_deref(),
+            client.os.patch_minor.as_deref(),
+        ],
+        device: [
+            Some(client.device.family.as_ref()),
+            client.device.brand.as_deref(),
+            client.device.model.as_deref(),
+        ],
+    };
+    raw.to_parsed()
 }

@@ -134,8 +134,13 @@ pub enum Ip2LocationError {
 
     /// The database could not be opened: a missing folder, a refused connection, bad
     /// credentials.
-    #[error("cannot open the IP2Location database: {0}")]
-    Connection(#[from] diesel::ConnectionError),
+    #[error("cannot open the IP2Location database {database}: {source}")]
+    Connection {
+        /// The SQLite path, or the URL with its password hidden.
+        database: String,
+        /// The database's own message.
+        source: diesel::ConnectionError,
+    },
 
     /// The blocking lookup task panicked or was cancelled.
     #[error("IP2Location lookup task failed: {0}")]
@@ -146,7 +151,9 @@ pub enum Ip2LocationError {
 impl From<crate::store::pools::OpenPoolError> for Ip2LocationError {
     fn from(error: crate::store::pools::OpenPoolError) -> Self {
         match error {
-            crate::store::pools::OpenPoolError::Connection(error) => Self::Connection(error),
+            crate::store::pools::OpenPoolError::Connection { database, source } => {
+                Self::Connection { database, source }
+            }
             crate::store::pools::OpenPoolError::Pool(error) => Self::Pool(error),
         }
     }

@@ -36,7 +36,7 @@ pub struct Location {
 
 /// Error of a geolocation lookup.
 #[derive(Debug, thiserror::Error)]
-#[error("geolocation lookup failed: {message}")]
+#[error("{message}")]
 pub struct GeoError {
     message: String,
 }

@@ -12,17 +12,17 @@ use diesel::connection::SimpleConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{ConnectionManager, Pool, PooledConnection};
 use diesel::sql_query;
-use diesel::sql_types::{Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use diesel_migrations::MigrationHarness;
 
 use super::sql::SqlDialect;
-use super::{LoginRow, LoginStore, NewLogin, RevokeTarget, RevokedLogin};
+use super::{LoginRow, LoginStore, NewLogin, PruneCutoffs, RevokeTarget, RevokedLogin};
 use crate::error::{Error, Result};
 use crate::migrations::{Dialect, up_sql};
 use crate::model::{LoginId, LoginKind, Owner, RevokeReason};
 
-/// Ids are bound one placeholder each; this keeps a revoke well under SQLite's limit of
-/// 32,766 bound parameters per statement.
+/// Ids are bound one placeholder each. This chunk size keeps each statement of a revoke
+/// or a prune batch well under SQLite's limit of 32,766 bound parameters.
 const REVOKE_CHUNK: usize = 500;
 
 #[derive(QueryableByName)]
@@ -37,6 +37,12 @@ struct OwnedRow {
     session_id: Option<String>,
     #[diesel(sql_type = Nullable<Timestamp>)]
     revoked_at: Option<NaiveDateTime>,
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = Text)]
+    id: String,
 }
 
 #[derive(QueryableByName)]
@@ -243,6 +249,65 @@ macro_rules! diesel_login_store {
                     .bind::<Nullable<Text>, _>(session_id)
                     .execute(&mut self.connection()?)?;
                 Ok(updated > 0)
+            }
+
+            fn prune_batch(&self, table: &str, cutoffs: PruneCutoffs, limit: usize) -> Result<u64> {
+                let sql: SqlDialect = $sql;
+                let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+                let mut connection = self.connection()?;
+                connection.$transaction(|connection| {
+                    let mut select = sql_query(sql.select_prunable(table, cutoffs.idle_before.is_some()))
+                        .into_boxed::<$backend>()
+                        .bind::<Timestamp, _>(cutoffs.revoked_before)
+                        .bind::<Timestamp, _>(cutoffs.expired_before);
+                    if let Some(idle_before) = cutoffs.idle_before {
+                        select = select.bind::<Timestamp, _>(idle_before);
+                    }
+                    let ids = select
+                        .bind::<BigInt, _>(limit)
+                        .load::<IdRow>(connection)?;
+
+                    let mut deleted = 0;
+                    for chunk in ids.chunks(REVOKE_CHUNK) {
+                        let mut delete = sql_query(sql.delete_ids(table, chunk.len()))
+                            .into_boxed::<$backend>();
+                        for row in chunk {
+                            delete = delete.bind::<Text, _>(row.id.clone());
+                        }
+                        deleted += delete.execute(connection)? as u64;
+                    }
+                    Ok(deleted)
+                })
+            }
+
+            fn blank_ip_batch(
+                &self,
+                table: &str,
+                created_before: NaiveDateTime,
+                after: &str,
+                limit: usize,
+            ) -> Result<(u64, Option<String>)> {
+                let sql: SqlDialect = $sql;
+                let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+                let mut connection = self.connection()?;
+                connection.$transaction(|connection| {
+                    let ids = sql_query(sql.select_ip_blankable(table))
+                        .bind::<Text, _>(after)
+                        .bind::<Timestamp, _>(created_before)
+                        .bind::<BigInt, _>(limit)
+                        .load::<IdRow>(connection)?;
+
+                    let mut blanked = 0;
+                    for chunk in ids.chunks(REVOKE_CHUNK) {
+                        let mut update = sql_query(sql.blank_ips(table, chunk.len()))
+                            .into_boxed::<$backend>();
+                        for row in chunk {
+                            update = update.bind::<Text, _>(row.id.clone());
+                        }
+                        blanked += update.execute(connection)? as u64;
+                    }
+                    Ok((blanked, ids.last().map(|row| row.id.clone())))
+                })
             }
 
             fn set_location(

@@ -67,6 +67,18 @@ pub(crate) struct RevokedLogin {
     pub(crate) session_id: Option<String>,
 }
 
+/// Timestamps before which [`LoginStore::prune_batch`] deletes rows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct PruneCutoffs {
+    /// Revoked rows with an earlier `revoked_at` are deleted.
+    pub(crate) revoked_before: NaiveDateTime,
+    /// Rows with an earlier `expires_at` are deleted.
+    pub(crate) expired_before: NaiveDateTime,
+    /// Session rows without a remember-me token and with an earlier `last_activity_at`
+    /// are deleted. `None` when idle expiry is off.
+    pub(crate) idle_before: Option<NaiveDateTime>,
+}
+
 /// Database operations of the tracker. Implementations block, so callers run them on a
 /// blocking thread.
 pub(crate) trait LoginStore: Send + Sync + std::fmt::Debug + 'static {
@@ -114,6 +126,21 @@ pub(crate) trait LoginStore: Send + Sync + std::fmt::Debug + 'static {
         stale_before: NaiveDateTime,
         session_id: Option<&str>,
     ) -> Result<bool>;
+
+    /// Deletes up to `limit` rows that `cutoffs` select, in one transaction. Returns how
+    /// many rows it deleted.
+    fn prune_batch(&self, table: &str, cutoffs: PruneCutoffs, limit: usize) -> Result<u64>;
+
+    /// Sets `ip_address` to null on up to `limit` rows created before `created_before`
+    /// whose id sorts after `after`, in one transaction. Returns how many rows it
+    /// changed and the last id it selected, or `None` when it selected none.
+    fn blank_ip_batch(
+        &self,
+        table: &str,
+        created_before: NaiveDateTime,
+        after: &str,
+        limit: usize,
+    ) -> Result<(u64, Option<String>)>;
 
     /// Stores a geolocation result on a login.
     fn set_location(&self, table: &str, id: LoginId, location: &crate::geo::Location)

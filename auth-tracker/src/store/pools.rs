@@ -5,8 +5,12 @@ use diesel::r2d2::{ConnectionManager, Pool};
 /// Why a pool could not be opened.
 #[derive(Debug)]
 pub(crate) enum OpenPoolError {
-    /// The first connection failed, with the database's own message.
-    Connection(diesel::ConnectionError),
+    /// The first connection failed, with the database's own message. `database` is the
+    /// path or the URL with its password hidden.
+    Connection {
+        database: String,
+        source: diesel::ConnectionError,
+    },
     /// The pool could not be built.
     Pool(diesel::r2d2::PoolError),
 }
@@ -14,7 +18,7 @@ pub(crate) enum OpenPoolError {
 impl From<OpenPoolError> for crate::Error {
     fn from(error: OpenPoolError) -> Self {
         match error {
-            OpenPoolError::Connection(error) => Self::Connection(error),
+            OpenPoolError::Connection { database, source } => Self::Connection { database, source },
             OpenPoolError::Pool(error) => Self::Pool(error),
         }
     }
@@ -29,8 +33,12 @@ impl From<OpenPoolError> for crate::Error {
 pub(crate) fn sqlite_pool(
     path: &str,
 ) -> Result<Pool<ConnectionManager<diesel::SqliteConnection>>, OpenPoolError> {
-    <diesel::SqliteConnection as diesel::Connection>::establish(path)
-        .map_err(OpenPoolError::Connection)?;
+    <diesel::SqliteConnection as diesel::Connection>::establish(path).map_err(|source| {
+        OpenPoolError::Connection {
+            database: path.to_owned(),
+            source,
+        }
+    })?;
     Pool::builder()
         .connection_customizer(Box::new(super::SqlitePragmas))
         .build(ConnectionManager::new(path))
@@ -43,8 +51,12 @@ pub(crate) fn sqlite_pool(
 pub(crate) fn postgres_pool(
     url: &str,
 ) -> Result<Pool<ConnectionManager<diesel::PgConnection>>, OpenPoolError> {
-    <diesel::PgConnection as diesel::Connection>::establish(url)
-        .map_err(OpenPoolError::Connection)?;
+    <diesel::PgConnection as diesel::Connection>::establish(url).map_err(|source| {
+        OpenPoolError::Connection {
+            database: crate::tracker::redact_url(url),
+            source,
+        }
+    })?;
     Pool::builder()
         .build(ConnectionManager::new(url))
         .map_err(OpenPoolError::Pool)

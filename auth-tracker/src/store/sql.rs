@@ -182,6 +182,54 @@ impl SqlDialect {
         ))
     }
 
+    /// Selects up to `limit` rows that prune deletes: revoked before a cutoff, expired
+    /// before a cutoff, or, when `idle` is set, session logins without a remember-me
+    /// token whose activity stopped before a cutoff.
+    ///
+    /// Binds: revoked-before, expired-before, then idle-before when `idle` is set, then
+    /// the limit. Each branch of the `OR` reads its own index (`revoked_at`,
+    /// `expires_at`, `last_activity_at`).
+    pub(crate) fn select_prunable(&self, table: &str, idle: bool) -> String {
+        let idle_branch = if idle {
+            " OR (last_activity_at < ? AND kind = 'session' AND remember_selector IS NULL)"
+        } else {
+            ""
+        };
+        self.finish(format!(
+            "SELECT id FROM {table} \
+             WHERE revoked_at < ? OR expires_at < ?{idle_branch} \
+             LIMIT ?"
+        ))
+    }
+
+    /// Binds: `ids` ids.
+    pub(crate) fn delete_ids(&self, table: &str, ids: usize) -> String {
+        let placeholders = vec!["?"; ids].join(", ");
+        self.finish(format!("DELETE FROM {table} WHERE id IN ({placeholders})"))
+    }
+
+    /// Selects up to `limit` ids of rows created before a cutoff that still hold an IP
+    /// address, in id order after a given id.
+    ///
+    /// Binds: after-id, created-before, limit. `created_at` has no index, so the scan
+    /// walks the primary key from the previous batch's last id instead of restarting.
+    pub(crate) fn select_ip_blankable(&self, table: &str) -> String {
+        self.finish(format!(
+            "SELECT id FROM {table} \
+             WHERE id > ? AND created_at < ? AND ip_address IS NOT NULL \
+             ORDER BY id LIMIT ?"
+        ))
+    }
+
+    /// Binds: `ids` ids.
+    pub(crate) fn blank_ips(&self, table: &str, ids: usize) -> String {
+        let placeholders = vec!["?"; ids].join(", ");
+        self.finish(format!(
+            "UPDATE {table} SET ip_address = NULL \
+             WHERE ip_address IS NOT NULL AND id IN ({placeholders})"
+        ))
+    }
+
     /// Binds: city, region, country, country_code, ip_data, id.
     pub(crate) fn set_location(&self, table: &str) -> String {
         let ip_data = self.ip_data_param;

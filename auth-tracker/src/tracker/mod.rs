@@ -16,9 +16,11 @@ use crate::store::LoginStore;
 use crate::table::validate_table_name;
 
 pub(crate) mod check;
+mod prune;
 mod record;
 mod revoke;
 
+pub use prune::{PruneOptions, PruneReport};
 pub use record::{LoginOptions, NewToken};
 pub use revoke::{RevokeFuture, RevokeScope, RevokedToken, TokenRevoker};
 
@@ -551,7 +553,7 @@ pub(crate) fn is_public_ip(ip: IpAddr) -> bool {
 }
 
 /// Hides the password of a database URL before it reaches an error message.
-fn redact_url(url: &str) -> String {
+pub(crate) fn redact_url(url: &str) -> String {
     match (url.find("://"), url.rfind('@')) {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let credentials = &url[scheme_end + 3..at];

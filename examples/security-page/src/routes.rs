@@ -59,6 +59,13 @@ fn signed_in(
     let current = tracking.current().map(|current| current.id);
     match (auth.user.clone(), current) {
         (Some(user), Some(current)) => Ok((user, current)),
+        // A rejected bearer token says which scheme the route expects (RFC 6750).
+        _ if headers.contains_key(header::AUTHORIZATION) => Err((
+            StatusCode::UNAUTHORIZED,
+            [(header::WWW_AUTHENTICATE, "Bearer")],
+            Json(json!({ "error": "not signed in" })),
+        )
+            .into_response()),
         _ if api || wants_json(headers) => Err((
             StatusCode::UNAUTHORIZED,
             Json(json!({ "error": "not signed in" })),
@@ -262,7 +269,10 @@ pub(crate) async fn create_token(
     };
     let body = match body {
         Ok(body) => body,
-        Err(rejection) => return Ok(rejection),
+        Err(rejection) => {
+            let error = "invalid request: send a `name` field as a form or as JSON";
+            return Ok((rejection.status(), Json(json!({ "error": error }))).into_response());
+        }
     };
 
     let name = body.name.trim();
