@@ -21,7 +21,7 @@
 //! ```
 //!
 //! Serve the app with `into_make_service_with_connect_info::<SocketAddr>()` so the
-//! layer sees the client address.
+//! layer receives the client address.
 
 use std::convert::Infallible;
 use std::fmt;

@@ -55,14 +55,14 @@ pub enum Error {
     #[error("database task failed: {0}")]
     Task(#[from] tokio::task::JoinError),
 
-    /// A stored row holds a value the tracker did not write, such as an unknown `kind`.
+    /// A stored row contains a value the tracker did not write, such as an unknown `kind`.
     #[error("corrupt row in the logins table: {0}")]
     CorruptRow(String),
 }
 
 #[cfg(feature = "axum")]
 impl axum::response::IntoResponse for Error {
-    /// Answers 404 for [`Error::LoginNotFound`], which handlers get for another user's
+    /// Returns 404 for [`Error::LoginNotFound`], which handlers get for another user's
     /// login id, and 500 for everything else, logging it. The body never carries the
     /// error's details.
     fn into_response(self) -> axum::response::Response {

@@ -37,7 +37,7 @@ pub struct LoginRevoked {
     pub name: Option<String>,
     /// Owner of the login.
     pub owner: Owner,
-    /// Why it was revoked.
+    /// Reason for the revocation.
     pub reason: RevokeReason,
     /// The login whose request revoked it, or `None` when the application or the tracker
     /// itself did (a theft signal, an administrator call).
@@ -56,7 +56,7 @@ pub struct TokenCreated {
 pub struct GeolocationFailed {
     /// The login that was being located.
     pub login_id: LoginId,
-    /// What went wrong, for logs.
+    /// Description of the failure, for logs.
     pub error: String,
 }
 

@@ -1,4 +1,4 @@
-//! Logins as the application sees them.
+//! Public view of logins: ids, kinds, revoke reasons, owners and the listed row.
 
 use std::fmt;
 use std::str::FromStr;
@@ -60,7 +60,7 @@ impl FromStr for LoginId {
     }
 }
 
-/// What a login authenticates with.
+/// Credential kind of a login.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum LoginKind {
@@ -88,7 +88,7 @@ impl LoginKind {
     }
 }
 
-/// Why a login was revoked, stored in `revoke_reason`.
+/// Reason for a revocation, stored in `revoke_reason`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RevokeReason {
@@ -205,7 +205,7 @@ pub struct Login {
     /// When the login was revoked, if it was.
     #[serde(skip)]
     pub revoked_at: Option<DateTime<Utc>>,
-    /// Why the login was revoked.
+    /// Reason for the revocation.
     #[serde(skip)]
     pub revoke_reason: Option<String>,
     /// Whether this is the login making the current request.

@@ -142,7 +142,7 @@ impl Tracking {
 ///
 /// The derive supplies the four required items from its attributes. The provided
 /// methods list and revoke the user's logins and record new ones. Each takes the
-/// request's [`Tracking`] handle, which knows the current login.
+/// request's [`Tracking`] handle, which carries the current login.
 ///
 /// When the user type already has an inherent method with one of these names, method
 /// syntax picks the inherent one. Reach the tracking method with the trait path, for
@@ -350,7 +350,7 @@ pub trait AuthTracking {
     }
 
     /// Creates a personal API token named `name` for this user. The returned
-    /// [`NewToken`] holds the token in clear, to show once.
+    /// [`NewToken`] contains the token in clear, to show once.
     ///
     /// # Errors
     ///

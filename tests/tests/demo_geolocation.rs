@@ -116,7 +116,7 @@ async fn untrusted_peer_forwarding_is_ignored() {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn ip_api_url_geolocates_logins() {
-    // A stand-in for ip-api on loopback, answering in ip-api's response format.
+    // A stand-in for ip-api on loopback, replying in ip-api's response format.
     let service = axum::Router::new().route(
         "/json/{ip}",
         get(|Path(ip): Path<String>| async move {

@@ -2,7 +2,7 @@
 
 use diesel::r2d2::{ConnectionManager, Pool};
 
-/// Why a pool could not be opened.
+/// Failure to open a pool.
 #[derive(Debug)]
 pub(crate) enum OpenPoolError {
     /// The first connection failed, with the database's own message. `database` is the

@@ -211,7 +211,7 @@ mod tests {
     use crate::secret::PlainToken;
     use crate::store::{LoginStore, NewLogin, RevokeTarget, RevokedLogin};
 
-    /// Store that counts lookups and holds one token login.
+    /// Store that counts lookups and contains one token login.
     #[derive(Debug)]
     struct CountingStore {
         lookups: AtomicUsize,

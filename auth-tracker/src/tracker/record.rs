@@ -65,7 +65,7 @@ pub(super) struct RowSecrets {
     pub(super) remember_verifier_hash: Option<String>,
 }
 
-/// What a new row is, apart from its enrichment.
+/// Identity, owner, secrets and expiry of a new row, apart from its enrichment.
 pub(super) struct RowSpec {
     pub(super) id: LoginId,
     pub(super) owner: Owner,
@@ -107,7 +107,7 @@ impl Tracker {
             table: table.clone(),
         };
 
-        // A sign-in over a session that already holds a login ends that login below, so
+        // A sign-in over a session that already contains a login ends that login below, so
         // the browser is not listed twice.
         let previous = session
             .get::<crate::CurrentLogin>(super::SESSION_KEY)

@@ -42,7 +42,7 @@ pub type RevokeFuture<'a> = Pin<Box<dyn Future<Output = ()> + Send + 'a>>;
 /// with [`Tracker::record_token_login`] (JWT ids, OAuth access tokens).
 ///
 /// The tracker calls it after the revocation committed, so the login rows are revoked
-/// whatever it does. It should log its own failures; it cannot fail the revocation.
+/// whatever it does. It should log its own failures, because it cannot fail the revocation.
 ///
 /// # Example
 ///
@@ -86,7 +86,7 @@ impl Tracker {
         level = "debug",
         skip_all,
         fields(user.id = %owner.user_id, ?scope, reason = reason.as_str()),
-        // A missing login is a normal answer to a request, not a fault of the tracker.
+        // A missing login is a normal outcome of a request, not a fault of the tracker.
         err(level = "debug")
     )]
     pub async fn revoke(

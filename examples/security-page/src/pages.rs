@@ -31,7 +31,7 @@ fn layout(title: &str, body: Markup) -> Markup {
     }
 }
 
-/// The sign-in form, with an error line after a failed attempt.
+/// Renders the sign-in form, with an error line after a failed attempt.
 pub(crate) fn login(error: Option<&str>) -> Markup {
     layout(
         "Sign in",
@@ -51,7 +51,7 @@ pub(crate) fn login(error: Option<&str>) -> Markup {
     )
 }
 
-/// The "where you're signed in" page.
+/// Renders the "where you're signed in" page.
 pub(crate) fn security(user: &User, logins: &[Login]) -> Markup {
     layout(
         "Where you're signed in",

@@ -59,7 +59,7 @@ fn signed_in(
     let current = tracking.current().map(|current| current.id);
     match (auth.user.clone(), current) {
         (Some(user), Some(current)) => Ok((user, current)),
-        // A rejected bearer token says which scheme the route expects (RFC 6750).
+        // A rejected bearer token gets the scheme the route expects (RFC 6750).
         _ if headers.contains_key(header::AUTHORIZATION) => Err((
             StatusCode::UNAUTHORIZED,
             [(header::WWW_AUTHENTICATE, "Bearer")],
