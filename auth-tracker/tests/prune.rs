@@ -1,5 +1,6 @@
-//! Library tests of `Tracker::prune` on SQLite files, and on PostgreSQL when
-//! `AUTH_TRACKER_POSTGRES_URL` is set and the `postgres` feature is on.
+//! Library tests of `Tracker::prune` on SQLite files, on PostgreSQL when
+//! `AUTH_TRACKER_POSTGRES_URL` is set and the `postgres` feature is on, and on MySQL or
+//! MariaDB when `AUTH_TRACKER_MYSQL_URL` is set and the `mysql` feature is on.
 #![cfg(feature = "sqlite")]
 
 use std::path::PathBuf;
@@ -21,12 +22,12 @@ const ENRICHMENT: Enrichment = Enrichment {
     ip_provider: ProviderChoice::None,
 };
 
-/// Returns whether `AUTH_TRACKER_REQUIRE_BACKENDS` lists postgres, so a skip must fail.
-fn postgres_required() -> bool {
+/// Returns whether `AUTH_TRACKER_REQUIRE_BACKENDS` lists `backend`, so a skip must fail.
+fn required(backend: &str) -> bool {
     std::env::var("AUTH_TRACKER_REQUIRE_BACKENDS")
         .unwrap_or_default()
         .split(',')
-        .any(|name| name.trim() == "postgres")
+        .any(|name| name.trim() == backend)
 }
 
 /// A migrated database for one test, removed or dropped afterwards.
@@ -40,6 +41,11 @@ enum Cleanup {
     Folder(PathBuf),
     #[cfg_attr(not(feature = "postgres"), allow(dead_code))]
     PgDatabase {
+        admin_url: String,
+        name: String,
+    },
+    #[cfg_attr(not(feature = "mysql"), allow(dead_code))]
+    MysqlDatabase {
         admin_url: String,
         name: String,
     },
@@ -58,7 +64,7 @@ impl Database {
     async fn postgres() -> Option<Self> {
         let Ok(admin_url) = std::env::var("AUTH_TRACKER_POSTGRES_URL") else {
             assert!(
-                !postgres_required(),
+                !required("postgres"),
                 "AUTH_TRACKER_REQUIRE_BACKENDS requires postgres but AUTH_TRACKER_POSTGRES_URL is not set"
             );
             eprintln!(
@@ -79,7 +85,7 @@ impl Database {
     #[cfg(not(feature = "postgres"))]
     async fn postgres() -> Option<Self> {
         assert!(
-            !postgres_required(),
+            !required("postgres"),
             "AUTH_TRACKER_REQUIRE_BACKENDS requires postgres but the `postgres` feature is off"
         );
         eprintln!(
@@ -88,9 +94,42 @@ impl Database {
         None
     }
 
+    #[cfg(feature = "mysql")]
+    async fn mysql() -> Option<Self> {
+        let Ok(admin_url) = std::env::var("AUTH_TRACKER_MYSQL_URL") else {
+            assert!(
+                !required("mysql"),
+                "AUTH_TRACKER_REQUIRE_BACKENDS requires mysql but AUTH_TRACKER_MYSQL_URL is not set"
+            );
+            eprintln!(
+                "\n*** SKIPPED: MySQL prune tests, because AUTH_TRACKER_MYSQL_URL is not set ***\n"
+            );
+            return None;
+        };
+        let name = format!("auth_tracker_prune_{}", uuid::Uuid::now_v7().simple());
+        diesel::MysqlConnection::establish(&admin_url)
+            .unwrap()
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap();
+        let (base, _) = admin_url.rsplit_once('/').unwrap();
+        let url = format!("{base}/{name}");
+        Some(Self::open(url, Cleanup::MysqlDatabase { admin_url, name }).await)
+    }
+
+    #[cfg(not(feature = "mysql"))]
+    async fn mysql() -> Option<Self> {
+        assert!(
+            !required("mysql"),
+            "AUTH_TRACKER_REQUIRE_BACKENDS requires mysql but the `mysql` feature is off"
+        );
+        eprintln!("\n*** SKIPPED: MySQL prune tests, because the `mysql` feature is off ***\n");
+        None
+    }
+
     async fn all() -> Vec<Self> {
         let mut databases = vec![Self::sqlite().await];
         databases.extend(Self::postgres().await);
+        databases.extend(Self::mysql().await);
         databases
     }
 
@@ -115,6 +154,12 @@ impl Database {
                 .batch_execute(sql),
             #[cfg(not(feature = "postgres"))]
             Cleanup::PgDatabase { .. } => unreachable!(),
+            #[cfg(feature = "mysql")]
+            Cleanup::MysqlDatabase { .. } => diesel::MysqlConnection::establish(&self.url)
+                .unwrap()
+                .batch_execute(sql),
+            #[cfg(not(feature = "mysql"))]
+            Cleanup::MysqlDatabase { .. } => unreachable!(),
         };
         result.unwrap_or_else(|error| panic!("{sql} failed: {error}"));
     }
@@ -183,6 +228,14 @@ impl Drop for Database {
             }
             #[cfg(not(feature = "postgres"))]
             Cleanup::PgDatabase { .. } => {}
+            #[cfg(feature = "mysql")]
+            Cleanup::MysqlDatabase { admin_url, name } => {
+                if let Ok(mut admin) = diesel::MysqlConnection::establish(admin_url) {
+                    let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"));
+                }
+            }
+            #[cfg(not(feature = "mysql"))]
+            Cleanup::MysqlDatabase { .. } => {}
         }
     }
 }

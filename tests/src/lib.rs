@@ -1,11 +1,11 @@
 //! Shared harness of the workspace tests: the demo on a loopback port, browser-like
-//! HTTP clients, and throwaway PostgreSQL databases and Redis connections.
+//! HTTP clients, and throwaway PostgreSQL and MySQL databases and Redis connections.
 
 use std::io::Write;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use diesel::{Connection, PgConnection, RunQueryDsl};
+use diesel::{Connection, MysqlConnection, PgConnection, RunQueryDsl};
 
 mod pg_server;
 pub mod user_agents;
@@ -14,10 +14,14 @@ pub mod user_agents;
 /// such as `postgres://postgres@127.0.0.1:5432/test`.
 pub const POSTGRES_URL_VAR: &str = "AUTH_TRACKER_POSTGRES_URL";
 
+/// Environment variable naming a MySQL or MariaDB server URL with rights to create
+/// databases, such as `mysql://root@127.0.0.1:3306/test`.
+pub const MYSQL_URL_VAR: &str = "AUTH_TRACKER_MYSQL_URL";
+
 /// Environment variable naming a Redis server URL, such as `redis://127.0.0.1:6379`.
 pub const REDIS_URL_VAR: &str = "AUTH_TRACKER_REDIS_URL";
 
-/// Environment variable listing backend suites (`postgres`, `redis`) that must not be
+/// Environment variable listing backend suites (`postgres`, `mysql`, `redis`) that must not be
 /// skipped: a run without their server fails instead.
 pub const REQUIRED_BACKENDS_VAR: &str = "AUTH_TRACKER_REQUIRE_BACKENDS";
 
@@ -104,7 +108,53 @@ impl Drop for PgDatabase {
     }
 }
 
-/// Replaces the database name in a PostgreSQL URL, keeping any query string.
+/// A MySQL or MariaDB database created for one test and dropped when this value is.
+#[derive(Debug)]
+pub struct MysqlDatabase {
+    admin_url: String,
+    name: String,
+    /// URL of the new database.
+    pub url: String,
+}
+
+impl MysqlDatabase {
+    /// Creates an empty database on the server named by [`MYSQL_URL_VAR`]. Returns `None`
+    /// after reporting the skip when the variable is unset.
+    ///
+    /// # Panics
+    ///
+    /// When the server cannot be reached or rejects creating the database.
+    pub fn create() -> Option<Self> {
+        let Ok(admin_url) = std::env::var(MYSQL_URL_VAR) else {
+            skip_backend("mysql", &format!("{MYSQL_URL_VAR} is not set"));
+            return None;
+        };
+        let name = format!("auth_tracker_test_{}", uuid::Uuid::new_v4().simple());
+        let mut admin = MysqlConnection::establish(&admin_url).unwrap_or_else(|error| {
+            panic!("failed to connect to the MySQL server at {admin_url}: {error}")
+        });
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .unwrap_or_else(|error| panic!("cannot create database {name}: {error}"));
+        let url = replace_database(&admin_url, &name);
+        Some(Self {
+            admin_url,
+            name,
+            url,
+        })
+    }
+}
+
+impl Drop for MysqlDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut admin) = MysqlConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {}", self.name))
+                .execute(&mut admin);
+        }
+    }
+}
+
+/// Replaces the database name in a PostgreSQL or MySQL URL, keeping any query string.
 fn replace_database(url: &str, database: &str) -> String {
     let (base, query) = url
         .split_once('?')

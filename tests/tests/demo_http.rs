@@ -1,7 +1,7 @@
 //! The security-page demo over real HTTP on loopback, as browsers and API clients use it.
 
 use auth_tracker_tests::user_agents::{CHROME_ANDROID, FIREFOX_WINDOWS, SAFARI_IPHONE};
-use auth_tracker_tests::{Demo, PgDatabase};
+use auth_tracker_tests::{Demo, MysqlDatabase, PgDatabase};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, COOKIE, HeaderValue, LOCATION, SET_COOKIE};
 use serde_json::Value;
@@ -209,6 +209,17 @@ async fn sqlite_revoke_others_twice() {
 #[tokio::test]
 async fn postgres_demo_flows() {
     let Some(database) = PgDatabase::create() else {
+        return;
+    };
+    let demo = Demo::start(&database.url).await;
+    three_browsers_each_see_three_logins(&demo).await;
+    revoking_one_signs_that_browser_out(&demo).await;
+    revoke_others_twice_keeps_current(&demo).await;
+}
+
+#[tokio::test]
+async fn mysql_demo_flows() {
+    let Some(database) = MysqlDatabase::create() else {
         return;
     };
     let demo = Demo::start(&database.url).await;

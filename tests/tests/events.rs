@@ -1,6 +1,7 @@
 //! Tracker events, the token revoker and the absence of secrets in logs. Every test runs
-//! on a SQLite file and on PostgreSQL, either the server named by
-//! `AUTH_TRACKER_POSTGRES_URL` or a throwaway server started from the installed binaries.
+//! on a SQLite file, on PostgreSQL, either the server named by
+//! `AUTH_TRACKER_POSTGRES_URL` or a throwaway server started from the installed binaries,
+//! and on the MySQL or MariaDB server named by `AUTH_TRACKER_MYSQL_URL`.
 //!
 //! This binary installs a global `tracing` subscriber that captures the logs of every
 //! test in it, see [`captured_logs`].
@@ -18,8 +19,8 @@ use auth_tracker::{
     AuthTracking, LoginId, LoginKind, LoginOptions, RequestContext, RevokeFuture, RevokeReason,
     RevokeScope, RevokedToken, TokenRevoker, Tracker, TrackerConfig, Tracking,
 };
-use auth_tracker_tests::PgDatabase;
 use auth_tracker_tests::user_agents::{FIREFOX_WINDOWS, SAFARI_IPHONE};
+use auth_tracker_tests::{MysqlDatabase, PgDatabase};
 use axum::Router;
 use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
@@ -286,6 +287,7 @@ fn id_set(ids: impl IntoIterator<Item = LoginId>) -> HashSet<LoginId> {
 enum Backend {
     Sqlite(tempfile::TempDir),
     Postgres(PgDatabase),
+    Mysql(MysqlDatabase),
 }
 
 /// Opens the backend's database with `config` and runs the migrations. Revocations
@@ -296,6 +298,7 @@ async fn open(backend: &Backend, config: TrackerConfig, sessions: &MemoryStore) 
             Tracker::sqlite(directory.path().join("logins.sqlite3").to_str().unwrap())
         }
         Backend::Postgres(database) => Tracker::postgres(&database.url),
+        Backend::Mysql(database) => Tracker::mysql(&database.url),
     }
     .expect("tracker opens")
     .with_config(config)
@@ -1100,6 +1103,18 @@ macro_rules! on_every_backend {
                         return;
                     };
                     super::$name(&super::Backend::Postgres(database)).await;
+                }
+            )*
+        }
+
+        mod mysql {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $name() {
+                    let Some(database) = auth_tracker_tests::MysqlDatabase::create() else {
+                        return;
+                    };
+                    super::$name(&super::Backend::Mysql(database)).await;
                 }
             )*
         }

@@ -1,6 +1,7 @@
-//! The runtime against real databases: every test runs on a SQLite file and on
+//! The runtime against real databases: every test runs on a SQLite file, on
 //! PostgreSQL, either the server named by `AUTH_TRACKER_POSTGRES_URL` or a throwaway
-//! server started from the installed binaries.
+//! server started from the installed binaries, and on the MySQL or MariaDB server named
+//! by `AUTH_TRACKER_MYSQL_URL`.
 
 use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
@@ -10,8 +11,8 @@ use auth_tracker::geo::{GeoProvider, LocateFuture, Location};
 use auth_tracker::{
     AuthTracking, Error, LoginKind, RequestContext, Tracker, TrackerConfig, Tracking,
 };
-use auth_tracker_tests::PgDatabase;
 use auth_tracker_tests::user_agents::{CHROME_ANDROID, FIREFOX_WINDOWS, SAFARI_IPHONE};
+use auth_tracker_tests::{MysqlDatabase, PgDatabase};
 use tower_sessions::{MemoryStore, Session, SessionStore};
 
 #[derive(AuthTracking)]
@@ -70,6 +71,7 @@ fn browser(tracker: &Tracker, sessions: &MemoryStore, ip: &str, user_agent: &str
 enum Backend {
     Sqlite(tempfile::TempDir),
     Postgres(PgDatabase),
+    Mysql(MysqlDatabase),
 }
 
 async fn open(backend: &Backend, config: TrackerConfig, sessions: &MemoryStore) -> Tracker {
@@ -78,6 +80,7 @@ async fn open(backend: &Backend, config: TrackerConfig, sessions: &MemoryStore) 
             Tracker::sqlite(directory.path().join("logins.sqlite3").to_str().unwrap())
         }
         Backend::Postgres(database) => Tracker::postgres(&database.url),
+        Backend::Mysql(database) => Tracker::mysql(&database.url),
     }
     .expect("tracker opens")
     .with_config(config)
@@ -385,6 +388,40 @@ async fn public_login(traveller: &Traveller, tracking: &Tracking) -> auth_tracke
     panic!("login {} was not geolocated within 2 s", recorded.id);
 }
 
+/// Owner ids that differ only in letter case belong to different users, on every
+/// backend. MySQL's default collations compare text case-insensitively, so the MySQL
+/// table uses a binary collation.
+async fn owner_ids_are_case_sensitive(tracker: Tracker, sessions: MemoryStore) {
+    let lower = Account {
+        handle: "alice".into(),
+    };
+    let upper = Account {
+        handle: "Alice".into(),
+    };
+    let lower_browser = browser(&tracker, &sessions, "127.0.0.1", FIREFOX_WINDOWS);
+    let upper_browser = browser(&tracker, &sessions, "127.0.0.1", SAFARI_IPHONE);
+    let lower_login = lower.record_session_login(&lower_browser).await.unwrap();
+    let upper_login = upper.record_session_login(&upper_browser).await.unwrap();
+
+    let lower_listed = lower.logins(&lower_browser).await.unwrap();
+    assert_eq!(lower_listed.len(), 1, "alice sees only her own login");
+    assert_eq!(lower_listed[0].id, lower_login.id);
+    let upper_listed = upper.logins(&upper_browser).await.unwrap();
+    assert_eq!(upper_listed.len(), 1, "Alice sees only her own login");
+    assert_eq!(upper_listed[0].id, upper_login.id);
+
+    assert_eq!(
+        lower.logout_all(&lower_browser).await.unwrap(),
+        1,
+        "alice revokes only her own login"
+    );
+    assert_eq!(
+        upper.logins(&upper_browser).await.unwrap().len(),
+        1,
+        "Alice's login survives alice's logout_all"
+    );
+}
+
 macro_rules! on_every_backend {
     ($($name:ident),* $(,)?) => {
         mod sqlite {
@@ -413,6 +450,21 @@ macro_rules! on_every_backend {
                 }
             )*
         }
+
+        mod mysql {
+            $(
+                #[tokio::test(flavor = "multi_thread")]
+                async fn $name() {
+                    let Some(database) = auth_tracker_tests::MysqlDatabase::create() else {
+                        return;
+                    };
+                    let backend = super::Backend::Mysql(database);
+                    let sessions = tower_sessions::MemoryStore::default();
+                    let tracker = super::open(&backend, Default::default(), &sessions).await;
+                    super::$name(tracker, sessions).await;
+                }
+            )*
+        }
     };
 }
 
@@ -423,6 +475,7 @@ on_every_backend!(
     revoke_others_and_all,
     keys_tables_and_agents,
     geolocation_completes_the_row,
+    owner_ids_are_case_sensitive,
 );
 
 #[tokio::test(flavor = "multi_thread")]
@@ -434,6 +487,13 @@ async fn sqlite_expired_logins_are_hidden() {
 async fn postgres_expired_logins_are_hidden() {
     if let Some(database) = PgDatabase::create() {
         expired_logins_are_hidden(&Backend::Postgres(database)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn mysql_expired_logins_are_hidden() {
+    if let Some(database) = MysqlDatabase::create() {
+        expired_logins_are_hidden(&Backend::Mysql(database)).await;
     }
 }
 

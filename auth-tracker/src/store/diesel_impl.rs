@@ -433,6 +433,18 @@ diesel_login_store! {
     transaction = transaction,
 }
 
+#[cfg(feature = "mysql")]
+diesel_login_store! {
+    /// Logins in MySQL or MariaDB.
+    MysqlStore,
+    connection = diesel::MysqlConnection,
+    backend = diesel::mysql::Mysql,
+    sql = super::sql::MYSQL,
+    dialect = Dialect::Mysql,
+    migrations = crate::migrations::MYSQL,
+    transaction = transaction,
+}
+
 /// Connection settings for every pooled SQLite connection: wait for locks instead of
 /// failing at once, and let readers run beside the writer.
 #[cfg(feature = "sqlite")]

@@ -11,13 +11,15 @@ use diesel::sql_types::{Nullable, Text, Timestamp};
 use crate::error::{Error, Result};
 use crate::model::{Login, LoginId, LoginKind, Owner, RevokeReason};
 
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod diesel_impl;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 pub(crate) mod pools;
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod sql;
 
+#[cfg(feature = "mysql")]
+pub(crate) use diesel_impl::MysqlStore;
 #[cfg(feature = "postgres")]
 pub(crate) use diesel_impl::PgStore;
 #[cfg(feature = "sqlite")]
@@ -25,7 +27,10 @@ pub(crate) use diesel_impl::{SqlitePragmas, SqliteStore};
 
 /// A row to insert.
 #[derive(Clone, Debug)]
-#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
+    allow(dead_code)
+)]
 pub(crate) struct NewLogin {
     pub(crate) id: LoginId,
     pub(crate) owner: Owner,

@@ -61,3 +61,21 @@ pub(crate) fn postgres_pool(
         .build(ConnectionManager::new(url))
         .map_err(OpenPoolError::Pool)
 }
+
+/// Opens a pool on a `mysql://` URL, for MySQL or MariaDB. One direct connection comes
+/// first, so an unreachable server or bad credentials fail at once with the server's
+/// message.
+#[cfg(feature = "mysql")]
+pub(crate) fn mysql_pool(
+    url: &str,
+) -> Result<Pool<ConnectionManager<diesel::MysqlConnection>>, OpenPoolError> {
+    <diesel::MysqlConnection as diesel::Connection>::establish(url).map_err(|source| {
+        OpenPoolError::Connection {
+            database: crate::tracker::redact_url(url),
+            source,
+        }
+    })?;
+    Pool::builder()
+        .build(ConnectionManager::new(url))
+        .map_err(OpenPoolError::Pool)
+}

@@ -28,6 +28,16 @@ pub(crate) const POSTGRES: SqlDialect = SqlDialect {
     ip_data_param: "CAST(? AS JSONB)",
 };
 
+/// MySQL and MariaDB. MySQL 8 stores JSON in a binary format, so reads cast it back to
+/// text. MariaDB's JSON is LONGTEXT with a validity check, and the cast is a no-op there.
+/// Writes bind the JSON as text on both.
+#[cfg(feature = "mysql")]
+pub(crate) const MYSQL: SqlDialect = SqlDialect {
+    numbered_placeholders: false,
+    ip_data_as_text: "CAST(ip_data AS CHAR)",
+    ip_data_param: "?",
+};
+
 impl SqlDialect {
     /// Rewrites `?` placeholders for this backend. The SQL text here never contains a
     /// literal `?`, so every one is a placeholder.
@@ -258,5 +268,13 @@ mod tests {
     fn sqlite_keeps_question_marks() {
         let sql = SQLITE.find("logins");
         assert!(sql.ends_with("WHERE id = ?"));
+    }
+
+    #[cfg(feature = "mysql")]
+    #[test]
+    fn mysql_keeps_question_marks_and_casts_json() {
+        let sql = MYSQL.find("logins");
+        assert!(sql.ends_with("WHERE id = ?"));
+        assert!(sql.contains("CAST(ip_data AS CHAR) AS ip_data"));
     }
 }

@@ -8,7 +8,13 @@ use std::time::Duration;
 use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 
 use crate::agent::UserAgentParser;
-use crate::error::{Error, Result};
+// With every backend compiled in, only doc links name `Error`, and rustc does not count them.
+#[cfg_attr(
+    all(feature = "sqlite", feature = "postgres", feature = "mysql"),
+    allow(unused_imports)
+)]
+use crate::error::Error;
+use crate::error::Result;
 use crate::events::{GeolocationFailed, Listeners, LoginRevoked, NewLogin, TokenCreated};
 use crate::geo::{GeoProvider, Location, ProviderChoice};
 use crate::model::{Login, LoginId, Owner};
@@ -124,7 +130,7 @@ impl fmt::Debug for Tracker {
 }
 
 impl Tracker {
-    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
     fn from_store(store: Arc<dyn LoginStore>) -> Self {
         Self {
             store,
@@ -181,8 +187,30 @@ impl Tracker {
         Self::from_store(Arc::new(crate::store::PgStore::new(pool)))
     }
 
+    /// Opens a pool of connections to a `mysql://` URL, on MySQL or MariaDB.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::Connection`] when the server cannot be reached.
+    #[cfg(feature = "mysql")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
+    pub fn mysql(url: &str) -> Result<Self> {
+        let pool = crate::store::pools::mysql_pool(url)?;
+        Ok(Self::from_mysql_pool(pool))
+    }
+
+    /// Uses an existing MySQL or MariaDB pool.
+    #[cfg(feature = "mysql")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
+    pub fn from_mysql_pool(
+        pool: diesel::r2d2::Pool<diesel::r2d2::ConnectionManager<diesel::MysqlConnection>>,
+    ) -> Self {
+        Self::from_store(Arc::new(crate::store::MysqlStore::new(pool)))
+    }
+
     /// Opens the database a URL names: `postgres://` or `postgresql://` URLs open
-    /// PostgreSQL, anything else is a SQLite path (`sqlite://` prefix optional).
+    /// PostgreSQL, `mysql://` or `mariadb://` URLs open MySQL or MariaDB, and anything
+    /// else is a SQLite path (`sqlite://` prefix optional).
     ///
     /// # Errors
     ///
@@ -199,9 +227,16 @@ impl Tracker {
             ));
         }
         if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+            // Diesel's MySQL client serves MariaDB too but only parses `mysql://` URLs.
+            #[cfg(feature = "mysql")]
+            return match url.strip_prefix("mariadb://") {
+                Some(rest) => Self::mysql(&format!("mysql://{rest}")),
+                None => Self::mysql(url),
+            };
+            #[cfg(not(feature = "mysql"))]
             return Err(Error::UnsupportedDatabase(
                 redact_url(url),
-                "MySQL and MariaDB are not supported yet",
+                "enable the `mysql` feature of auth-tracker",
             ));
         }
         let path = url.strip_prefix("sqlite://").unwrap_or(url);
@@ -472,7 +507,10 @@ impl ResolvedProvider {
 }
 
 /// Most addresses kept in the geolocation cache.
-#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
+    allow(dead_code)
+)]
 const GEOLOCATION_CACHE_CAPACITY: usize = 10_000;
 
 /// Recent geolocation results, per provider instance and address.
@@ -481,7 +519,10 @@ pub(crate) struct GeolocationCache {
 }
 
 impl GeolocationCache {
-    #[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+    #[cfg_attr(
+        not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
+        allow(dead_code)
+    )]
     fn new(capacity: usize) -> Self {
         Self {
             entries: quick_cache::sync::Cache::new(capacity),

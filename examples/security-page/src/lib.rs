@@ -84,7 +84,7 @@ pub enum BuildError {
 /// Opens and migrates the database, seeds the demo accounts and assembles the router,
 /// with [`demo_config`].
 ///
-/// `database_url` is a SQLite path or a `postgres://` URL.
+/// `database_url` is a SQLite path, a `postgres://` URL or a `mysql://` URL.
 ///
 /// # Errors
 ///

@@ -12,7 +12,7 @@ struct Options {
     #[arg(long, env = "ADDR", default_value = "127.0.0.1:3000")]
     addr: String,
 
-    /// SQLite file path or PostgreSQL URL of the logins database.
+    /// SQLite file path, PostgreSQL URL or MySQL/MariaDB URL of the logins database.
     #[arg(long, env = "DATABASE_URL", default_value = security_page::DEFAULT_DATABASE_URL)]
     database_url: String,
 

@@ -22,11 +22,10 @@ pub(crate) fn require_url(url: Option<&str>) -> CliResult<&str> {
 pub(crate) fn check_url(url: &str, must_exist: bool) -> CliResult {
     let path = match url.split_once("://") {
         Some(("sqlite", path)) => path,
-        // The library reports MySQL and MariaDB as not supported yet.
         Some(("postgres" | "postgresql" | "mysql" | "mariadb", _)) => return Ok(()),
         Some((scheme, _)) => {
             return Err(CliError::new(format!(
-                "invalid database URL scheme {scheme:?}: use a SQLite file path or a postgres:// URL"
+                "invalid database URL scheme {scheme:?}: use a SQLite file path or a postgres:// or mysql:// URL"
             )));
         }
         None => url,

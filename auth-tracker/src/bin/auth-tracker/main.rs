@@ -19,7 +19,7 @@ mod prune;
 #[command(name = "auth-tracker", version, about)]
 struct Cli {
     /// Database of the logins table: a SQLite file path (optionally `sqlite://PATH`) or a
-    /// `postgres://` URL. Needed by every command except `parse-ua` and `lookup-ip`.
+    /// `postgres://` or `mysql://` URL. Needed by every command except `parse-ua` and `lookup-ip`.
     #[arg(long, env = "DATABASE_URL", global = true, value_name = "URL")]
     database_url: Option<String>,
 
