@@ -326,16 +326,16 @@ fn missing_folder_is_one_line_error() {
 }
 
 #[test]
-fn mysql_unreachable_hides_password() {
+fn unreachable_server_hides_password() {
     // Nothing listens on port 1, so the connection is refused.
     let output = run(&[
         "--database-url",
-        "mysql://root:secret@127.0.0.1:1/test",
+        "postgres://root:secret@127.0.0.1:1/test",
         "migrate",
     ]);
     assert_error(
         &output,
-        "cannot open the database mysql://root:***@127.0.0.1:1/test",
+        "cannot open the database postgres://root:***@127.0.0.1:1/test",
     );
     assert!(
         !stderr(&output).contains("secret"),

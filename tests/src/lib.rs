@@ -5,7 +5,9 @@ use std::io::Write;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use diesel::{Connection, MysqlConnection, PgConnection, RunQueryDsl};
+#[cfg(feature = "mysql")]
+use diesel::MysqlConnection;
+use diesel::{Connection, PgConnection, RunQueryDsl};
 
 mod pg_server;
 pub mod user_agents;
@@ -109,6 +111,7 @@ impl Drop for PgDatabase {
 }
 
 /// A MySQL or MariaDB database created for one test and dropped when this value is.
+#[cfg(feature = "mysql")]
 #[derive(Debug)]
 pub struct MysqlDatabase {
     admin_url: String,
@@ -117,6 +120,7 @@ pub struct MysqlDatabase {
     pub url: String,
 }
 
+#[cfg(feature = "mysql")]
 impl MysqlDatabase {
     /// Creates an empty database on the server named by [`MYSQL_URL_VAR`]. Returns `None`
     /// after reporting the skip when the variable is unset.
@@ -145,6 +149,7 @@ impl MysqlDatabase {
     }
 }
 
+#[cfg(feature = "mysql")]
 impl Drop for MysqlDatabase {
     fn drop(&mut self) {
         if let Ok(mut admin) = MysqlConnection::establish(&self.admin_url) {

@@ -1,7 +1,9 @@
 //! The security-page demo over real HTTP on loopback, as browsers and API clients use it.
 
+#[cfg(feature = "mysql")]
+use auth_tracker_tests::MysqlDatabase;
 use auth_tracker_tests::user_agents::{CHROME_ANDROID, FIREFOX_WINDOWS, SAFARI_IPHONE};
-use auth_tracker_tests::{Demo, MysqlDatabase, PgDatabase};
+use auth_tracker_tests::{Demo, PgDatabase};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, COOKIE, HeaderValue, LOCATION, SET_COOKIE};
 use serde_json::Value;
@@ -217,6 +219,7 @@ async fn postgres_demo_flows() {
     revoke_others_twice_keeps_current(&demo).await;
 }
 
+#[cfg(feature = "mysql")]
 #[tokio::test]
 async fn mysql_demo_flows() {
     let Some(database) = MysqlDatabase::create() else {

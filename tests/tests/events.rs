@@ -19,8 +19,10 @@ use auth_tracker::{
     AuthTracking, LoginId, LoginKind, LoginOptions, RequestContext, RevokeFuture, RevokeReason,
     RevokeScope, RevokedToken, TokenRevoker, Tracker, TrackerConfig, Tracking,
 };
+#[cfg(feature = "mysql")]
+use auth_tracker_tests::MysqlDatabase;
+use auth_tracker_tests::PgDatabase;
 use auth_tracker_tests::user_agents::{FIREFOX_WINDOWS, SAFARI_IPHONE};
-use auth_tracker_tests::{MysqlDatabase, PgDatabase};
 use axum::Router;
 use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
@@ -287,6 +289,7 @@ fn id_set(ids: impl IntoIterator<Item = LoginId>) -> HashSet<LoginId> {
 enum Backend {
     Sqlite(tempfile::TempDir),
     Postgres(PgDatabase),
+    #[cfg(feature = "mysql")]
     Mysql(MysqlDatabase),
 }
 
@@ -298,6 +301,7 @@ async fn open(backend: &Backend, config: TrackerConfig, sessions: &MemoryStore) 
             Tracker::sqlite(directory.path().join("logins.sqlite3").to_str().unwrap())
         }
         Backend::Postgres(database) => Tracker::postgres(&database.url),
+        #[cfg(feature = "mysql")]
         Backend::Mysql(database) => Tracker::mysql(&database.url),
     }
     .expect("tracker opens")
@@ -1106,6 +1110,8 @@ macro_rules! on_every_backend {
                 }
             )*
         }
+
+        #[cfg(feature = "mysql")]
 
         mod mysql {
             $(

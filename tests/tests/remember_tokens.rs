@@ -5,8 +5,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use auth_tracker::TrackerConfig;
+#[cfg(feature = "mysql")]
+use auth_tracker_tests::MysqlDatabase;
 use auth_tracker_tests::user_agents::{FIREFOX_WINDOWS, SAFARI_IPHONE};
-use auth_tracker_tests::{Demo, MysqlDatabase, PgDatabase};
+use auth_tracker_tests::{Demo, PgDatabase};
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT, AUTHORIZATION, SET_COOKIE};
 use serde_json::Value;
@@ -471,6 +473,8 @@ macro_rules! on_every_backend {
             )*
         }
 
+        #[cfg(feature = "mysql")]
+
         mod mysql {
             $(
                 #[tokio::test(flavor = "multi_thread")]
@@ -683,6 +687,7 @@ async fn postgres_rows_hold_no_secrets() {
     assert!(!dump.contains(&verifier));
 }
 
+#[cfg(feature = "mysql")]
 #[tokio::test(flavor = "multi_thread")]
 async fn mysql_rows_hold_no_secrets() {
     let Some(database) = MysqlDatabase::create() else {

@@ -11,8 +11,10 @@ use auth_tracker::geo::{GeoProvider, LocateFuture, Location};
 use auth_tracker::{
     AuthTracking, Error, LoginKind, RequestContext, Tracker, TrackerConfig, Tracking,
 };
+#[cfg(feature = "mysql")]
+use auth_tracker_tests::MysqlDatabase;
+use auth_tracker_tests::PgDatabase;
 use auth_tracker_tests::user_agents::{CHROME_ANDROID, FIREFOX_WINDOWS, SAFARI_IPHONE};
-use auth_tracker_tests::{MysqlDatabase, PgDatabase};
 use tower_sessions::{MemoryStore, Session, SessionStore};
 
 #[derive(AuthTracking)]
@@ -71,6 +73,7 @@ fn browser(tracker: &Tracker, sessions: &MemoryStore, ip: &str, user_agent: &str
 enum Backend {
     Sqlite(tempfile::TempDir),
     Postgres(PgDatabase),
+    #[cfg(feature = "mysql")]
     Mysql(MysqlDatabase),
 }
 
@@ -80,6 +83,7 @@ async fn open(backend: &Backend, config: TrackerConfig, sessions: &MemoryStore) 
             Tracker::sqlite(directory.path().join("logins.sqlite3").to_str().unwrap())
         }
         Backend::Postgres(database) => Tracker::postgres(&database.url),
+        #[cfg(feature = "mysql")]
         Backend::Mysql(database) => Tracker::mysql(&database.url),
     }
     .expect("tracker opens")
@@ -451,6 +455,8 @@ macro_rules! on_every_backend {
             )*
         }
 
+        #[cfg(feature = "mysql")]
+
         mod mysql {
             $(
                 #[tokio::test(flavor = "multi_thread")]
@@ -490,6 +496,7 @@ async fn postgres_expired_logins_are_hidden() {
     }
 }
 
+#[cfg(feature = "mysql")]
 #[tokio::test(flavor = "multi_thread")]
 async fn mysql_expired_logins_are_hidden() {
     if let Some(database) = MysqlDatabase::create() {

@@ -56,7 +56,7 @@ fn unreachable_database_exits_with_error() {
     // Nothing listens on port 1, so the connection is refused.
     let output = Command::new(env!("CARGO_BIN_EXE_security-page"))
         .env("ADDR", "127.0.0.1:0")
-        .env("DATABASE_URL", "mysql://root@127.0.0.1:1/test")
+        .env("DATABASE_URL", "postgres://root@127.0.0.1:1/test")
         .output()
         .expect("the demo binary runs");
     assert!(!output.status.success());
@@ -66,7 +66,7 @@ fn unreachable_database_exits_with_error() {
         "one clear error line: {stderr}"
     );
     assert!(
-        stderr.contains("cannot open the database mysql://root@127.0.0.1:1/test"),
+        stderr.contains("cannot open the database postgres://root@127.0.0.1:1/test"),
         "names the cause: {stderr}"
     );
 }
