@@ -2,7 +2,9 @@
 //!
 //! The list, revoke and prune cases also run against PostgreSQL when
 //! `AUTH_TRACKER_POSTGRES_URL` names a server where the user may create databases. Each
-//! case then creates its own database and drops it afterwards.
+//! case then creates its own database and drops it afterwards. Built with the `mysql`
+//! feature, the migrate, list, revoke, prune and IP2Location cases do the same on the
+//! MySQL or MariaDB server that `AUTH_TRACKER_MYSQL_URL` names.
 #![cfg(feature = "cli")]
 
 use std::io::Write;
@@ -15,7 +17,12 @@ use auth_tracker::{Enrichment, LoginId, Owner, RequestContext, Tracker};
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, PgConnection, SqliteConnection};
 
+#[cfg(feature = "mysql")]
+use diesel::MysqlConnection;
+
 const POSTGRES_URL_VAR: &str = "AUTH_TRACKER_POSTGRES_URL";
+#[cfg(feature = "mysql")]
+const MYSQL_URL_VAR: &str = "AUTH_TRACKER_MYSQL_URL";
 const FIREFOX: &str =
     "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:121.0) Gecko/20100101 Firefox/121.0";
 const ENRICHMENT: Enrichment = Enrichment {
@@ -51,6 +58,12 @@ enum TestDatabase {
         path: String,
     },
     Postgres {
+        admin_url: String,
+        name: String,
+        url: String,
+    },
+    #[cfg(feature = "mysql")]
+    Mysql {
         admin_url: String,
         name: String,
         url: String,
@@ -98,10 +111,44 @@ impl TestDatabase {
         })
     }
 
-    /// SQLite always, and PostgreSQL when configured.
+    /// Creates a fresh MySQL or MariaDB database, or reports the skip and returns `None`
+    /// when no server is configured.
+    #[cfg(feature = "mysql")]
+    fn mysql() -> Option<Self> {
+        let Ok(admin_url) = std::env::var(MYSQL_URL_VAR) else {
+            let required = std::env::var("AUTH_TRACKER_REQUIRE_BACKENDS")
+                .unwrap_or_default()
+                .split(',')
+                .any(|name| name.trim() == "mysql");
+            assert!(
+                !required,
+                "AUTH_TRACKER_REQUIRE_BACKENDS requires mysql but {MYSQL_URL_VAR} is not set"
+            );
+            eprintln!(
+                "\n*** SKIPPED: MySQL cases of the auth-tracker binary, because {MYSQL_URL_VAR} is not set ***\n"
+            );
+            return None;
+        };
+        let name = format!("auth_tracker_cli_{}", uuid::Uuid::now_v7().simple());
+        let mut admin = MysqlConnection::establish(&admin_url)
+            .unwrap_or_else(|error| panic!("cannot connect to {admin_url}: {error}"));
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .unwrap_or_else(|error| panic!("cannot create database {name}: {error}"));
+        let url = replace_database(&admin_url, &name);
+        Some(Self::Mysql {
+            admin_url,
+            name,
+            url,
+        })
+    }
+
+    /// SQLite always, and PostgreSQL and MySQL when configured.
     fn all() -> Vec<Self> {
         let mut databases = vec![Self::sqlite()];
         databases.extend(Self::postgres());
+        #[cfg(feature = "mysql")]
+        databases.extend(Self::mysql());
         databases
     }
 
@@ -109,6 +156,8 @@ impl TestDatabase {
         match self {
             Self::Sqlite { path, .. } => path,
             Self::Postgres { url, .. } => url,
+            #[cfg(feature = "mysql")]
+            Self::Mysql { url, .. } => url,
         }
     }
 
@@ -118,6 +167,8 @@ impl TestDatabase {
                 .unwrap()
                 .batch_execute(sql),
             Self::Postgres { url, .. } => PgConnection::establish(url).unwrap().batch_execute(sql),
+            #[cfg(feature = "mysql")]
+            Self::Mysql { url, .. } => MysqlConnection::establish(url).unwrap().batch_execute(sql),
         }
         .unwrap_or_else(|error| panic!("{sql} failed: {error}"));
     }
@@ -125,17 +176,29 @@ impl TestDatabase {
 
 impl Drop for TestDatabase {
     fn drop(&mut self) {
-        if let Self::Postgres {
-            admin_url, name, ..
-        } = self
-            && let Ok(mut admin) = PgConnection::establish(admin_url)
-        {
-            let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+        match self {
+            Self::Sqlite { .. } => {}
+            Self::Postgres {
+                admin_url, name, ..
+            } => {
+                if let Ok(mut admin) = PgConnection::establish(admin_url) {
+                    let _ = admin
+                        .batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+                }
+            }
+            #[cfg(feature = "mysql")]
+            Self::Mysql {
+                admin_url, name, ..
+            } => {
+                if let Ok(mut admin) = MysqlConnection::establish(admin_url) {
+                    let _ = admin.batch_execute(&format!("DROP DATABASE IF EXISTS {name}"));
+                }
+            }
         }
     }
 }
 
-/// Replaces the database name in a PostgreSQL URL, keeping any query string.
+/// Replaces the database name in a PostgreSQL or MySQL URL, keeping any query string.
 fn replace_database(url: &str, database: &str) -> String {
     let (base, query) = url
         .split_once('?')
@@ -256,6 +319,19 @@ fn record_token(tracker: &Tracker, user_id: &str, ip: &str) -> LoginId {
 #[test]
 fn migrate_twice_is_no_op() {
     let database = TestDatabase::sqlite();
+    let first = run(&["--database-url", database.url(), "migrate"]);
+    assert_success(&first);
+    let second = run(&["--database-url", database.url(), "migrate"]);
+    assert_success(&second);
+    assert_eq!(stdout(&first), stdout(&second));
+}
+
+#[cfg(feature = "mysql")]
+#[test]
+fn migrate_twice_is_no_op_on_mysql() {
+    let Some(database) = TestDatabase::mysql() else {
+        return;
+    };
     let first = run(&["--database-url", database.url(), "migrate"]);
     assert_success(&first);
     let second = run(&["--database-url", database.url(), "migrate"]);
@@ -467,35 +543,36 @@ const IP2LOCATION_CSV: &str = "\"0\",\"16777215\",\"-\",\"-\",\"-\",\"-\"\n\
 
 #[test]
 fn import_ip2location_then_lookup() {
-    let database = TestDatabase::sqlite();
-    let folder = TempDir::new();
-    let csv = folder.file("db3.csv");
-    std::fs::write(&csv, IP2LOCATION_CSV).unwrap();
+    for database in TestDatabase::all() {
+        let folder = TempDir::new();
+        let csv = folder.file("db3.csv");
+        std::fs::write(&csv, IP2LOCATION_CSV).unwrap();
 
-    let output = run(&[
-        "--database-url",
-        database.url(),
-        "import-ip2location",
-        "--family",
-        "v4",
-        &csv,
-    ]);
-    assert_success(&output);
-    assert!(
-        stdout(&output).contains("imported 3 ranges"),
-        "{}",
-        stdout(&output)
-    );
+        let output = run(&[
+            "--database-url",
+            database.url(),
+            "import-ip2location",
+            "--family",
+            "v4",
+            &csv,
+        ]);
+        assert_success(&output);
+        assert!(
+            stdout(&output).contains("imported 3 ranges"),
+            "{}",
+            stdout(&output)
+        );
 
-    let found = run(&["lookup-ip", "1.0.0.1", "--ip2location-url", database.url()]);
-    assert_success(&found);
-    let location = &json_lines(&found)[0];
-    assert_eq!(location["city"], "Brisbane");
-    assert_eq!(location["country_code"], "AU");
+        let found = run(&["lookup-ip", "1.0.0.1", "--ip2location-url", database.url()]);
+        assert_success(&found);
+        let location = &json_lines(&found)[0];
+        assert_eq!(location["city"], "Brisbane");
+        assert_eq!(location["country_code"], "AU");
 
-    let reserved = run(&["lookup-ip", "0.0.0.1", "--ip2location-url", database.url()]);
-    assert_success(&reserved);
-    assert_eq!(stdout(&reserved).trim(), "null");
+        let reserved = run(&["lookup-ip", "0.0.0.1", "--ip2location-url", database.url()]);
+        assert_success(&reserved);
+        assert_eq!(stdout(&reserved).trim(), "null");
+    }
 }
 
 #[test]

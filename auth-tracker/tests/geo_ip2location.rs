@@ -2,7 +2,9 @@
 //!
 //! The PostgreSQL tests need a server URL with the right to create databases in
 //! `AUTH_TRACKER_POSTGRES_URL`, for example `postgres://postgres@127.0.0.1:5432/test`.
-//! Each test creates its own database there and drops it at the end.
+//! Each test creates its own database there and drops it at the end. The MySQL tests,
+//! compiled with the `mysql` feature, need the same in `AUTH_TRACKER_MYSQL_URL`, for
+//! example `mysql://root@127.0.0.1:3306/test`.
 #![cfg(feature = "ip2location")]
 
 use std::fmt::Write as _;
@@ -405,8 +407,9 @@ async fn table_prefix_names_tables(geo: Ip2Location) {
     assert!(matches!(error, Ip2LocationError::InvalidTablePrefix(_)));
 }
 
+#[cfg(not(feature = "mysql"))]
 #[test]
-fn connect_rejects_mysql() {
+fn connect_rejects_mysql_without_feature() {
     let error = Ip2Location::connect("mysql://app@127.0.0.1/app").unwrap_err();
     assert!(matches!(error, Ip2LocationError::UnsupportedDatabase(_)));
 }
@@ -433,6 +436,21 @@ macro_rules! on_every_backend {
                 #[tokio::test]
                 async fn $scenario() {
                     let Some(database) = super::PgDatabase::create() else {
+                        return;
+                    };
+                    let geo = auth_tracker::geo::ip2location::Ip2Location::connect(&database.url)
+                        .unwrap();
+                    super::$scenario(geo).await;
+                }
+            )*
+        }
+
+        #[cfg(feature = "mysql")]
+        mod mysql {
+            $(
+                #[tokio::test]
+                async fn $scenario() {
+                    let Some(database) = super::MysqlDatabase::create() else {
                         return;
                     };
                     let geo = auth_tracker::geo::ip2location::Ip2Location::connect(&database.url)
@@ -538,8 +556,62 @@ impl Drop for PgDatabase {
     }
 }
 
-/// Replaces the database name of a PostgreSQL URL, keeping any query string.
-#[cfg(feature = "postgres")]
+/// Environment variable with the URL of a MySQL or MariaDB server on which the tests
+/// may create databases.
+#[cfg(feature = "mysql")]
+const MYSQL_URL_VAR: &str = "AUTH_TRACKER_MYSQL_URL";
+
+/// A MySQL or MariaDB database created for one test and dropped with this value.
+#[cfg(feature = "mysql")]
+struct MysqlDatabase {
+    admin_url: String,
+    name: String,
+    url: String,
+}
+
+#[cfg(feature = "mysql")]
+impl MysqlDatabase {
+    /// Creates an empty database, or returns `None` after printing why the test is
+    /// skipped when [`MYSQL_URL_VAR`] is unset.
+    fn create() -> Option<Self> {
+        use diesel::{Connection, RunQueryDsl};
+
+        let Ok(admin_url) = std::env::var(MYSQL_URL_VAR) else {
+            eprintln!(
+                "SKIPPED: MySQL IP2Location test, because {MYSQL_URL_VAR} is not set. \
+                 Set it to a server URL such as mysql://root@127.0.0.1:3306/test."
+            );
+            return None;
+        };
+        let name = format!("auth_tracker_ip2location_{}", uuid::Uuid::now_v7().simple());
+        let mut admin = diesel::MysqlConnection::establish(&admin_url)
+            .unwrap_or_else(|error| panic!("failed to connect to {MYSQL_URL_VAR}: {error}"));
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut admin)
+            .unwrap_or_else(|error| panic!("failed to create database {name}: {error}"));
+        let url = replace_database(&admin_url, &name);
+        Some(Self {
+            admin_url,
+            name,
+            url,
+        })
+    }
+}
+
+#[cfg(feature = "mysql")]
+impl Drop for MysqlDatabase {
+    fn drop(&mut self) {
+        use diesel::{Connection, RunQueryDsl};
+
+        if let Ok(mut admin) = diesel::MysqlConnection::establish(&self.admin_url) {
+            let drop = format!("DROP DATABASE IF EXISTS {}", self.name);
+            let _ = diesel::sql_query(drop).execute(&mut admin);
+        }
+    }
+}
+
+/// Replaces the database name of a PostgreSQL or MySQL URL, keeping any query string.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 fn replace_database(url: &str, database: &str) -> String {
     let (base, query) = url
         .split_once('?')

@@ -12,15 +12,15 @@
 //!
 //! | column | IPv4 table | IPv6 table |
 //! |---|---|---|
-//! | `ip_from` (primary key) | `BIGINT` (`INTEGER` on SQLite) | 39-digit text |
-//! | `ip_to` | `BIGINT` (`INTEGER` on SQLite) | 39-digit text |
+//! | `ip_from` (primary key) | `BIGINT` (`INTEGER` on SQLite) | 39-digit text (`VARCHAR(39)` on MySQL) |
+//! | `ip_to` | `BIGINT` (`INTEGER` on SQLite) | 39-digit text (`VARCHAR(39)` on MySQL) |
 //! | `country_code`, `country_name`, `region_name`, `city_name` | text | text |
 //!
 //! IPv6 numbers go up to 2^128 - 1, beyond every backend's integer type, so they are
 //! stored as decimal text zero-padded to 39 digits. Text of equal length in byte order
-//! sorts like the numbers, so the primary key index serves the range search on SQLite,
-//! on PostgreSQL (where the columns use the `"C"` collation, which compares bytes) and
-//! on any backend added later. A `CHECK` constraint keeps every value at 39 characters.
+//! sorts like the numbers, so the primary key index serves the range search on every
+//! backend. The columns compare bytes: on PostgreSQL through the `"C"` collation, and on
+//! MySQL and MariaDB through `ascii_bin`. A `CHECK` constraint keeps every value at 39 characters.
 //! The text columns contain the CSV fields unchanged, including `-` for unknown values.
 //!
 //! # Example
@@ -60,7 +60,8 @@ use super::{GeoError, GeoProvider, LocateFuture, Location};
 pub const DEFAULT_TABLE_PREFIX: &str = "ip2location_db3";
 
 /// Rows per `INSERT` statement during an import. Each row binds 6 parameters, so a
-/// statement binds 3,000, well under SQLite's limit of 32,766 and PostgreSQL's of 65,535.
+/// statement binds 3,000, well under SQLite's limit of 32,766 and the limit of 65,535 of
+/// PostgreSQL and MySQL.
 const BATCH_ROWS: usize = 500;
 
 /// Width of an IPv6 number stored as text: 2^128 - 1 has 39 decimal digits.
@@ -147,7 +148,7 @@ pub enum Ip2LocationError {
     Task(#[from] tokio::task::JoinError),
 }
 
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 impl From<crate::store::pools::OpenPoolError> for Ip2LocationError {
     fn from(error: crate::store::pools::OpenPoolError) -> Self {
         match error {
@@ -212,7 +213,7 @@ impl fmt::Debug for Ip2Location {
 }
 
 impl Ip2Location {
-    #[cfg(any(feature = "sqlite", feature = "postgres"))]
+    #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
     fn from_store(store: Arc<dyn RangeStore>) -> Self {
         let tables = TableNames::with_prefix(DEFAULT_TABLE_PREFIX)
             .expect("the default table prefix is a valid identifier");
@@ -265,8 +266,30 @@ impl Ip2Location {
         Self::from_store(Arc::new(PgRanges { pool }))
     }
 
+    /// Opens a pool of connections to a MySQL or MariaDB `mysql://` URL.
+    ///
+    /// # Errors
+    ///
+    /// [`Ip2LocationError::Connection`] when the server cannot be reached.
+    #[cfg(feature = "mysql")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
+    pub fn mysql(url: &str) -> Result<Self> {
+        let pool = crate::store::pools::mysql_pool(url)?;
+        Ok(Self::from_mysql_pool(pool))
+    }
+
+    /// Uses an existing MySQL or MariaDB pool.
+    #[cfg(feature = "mysql")]
+    #[cfg_attr(docsrs, doc(cfg(feature = "mysql")))]
+    pub fn from_mysql_pool(
+        pool: diesel::r2d2::Pool<diesel::r2d2::ConnectionManager<diesel::MysqlConnection>>,
+    ) -> Self {
+        Self::from_store(Arc::new(MysqlRanges { pool }))
+    }
+
     /// Opens the database a URL names: `postgres://` or `postgresql://` URLs open
-    /// PostgreSQL, anything else is a SQLite path (`sqlite://` prefix optional).
+    /// PostgreSQL, `mysql://` or `mariadb://` URLs open MySQL or MariaDB, and anything
+    /// else is a SQLite path (`sqlite://` prefix optional).
     ///
     /// # Errors
     ///
@@ -282,8 +305,15 @@ impl Ip2Location {
             ));
         }
         if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+            // Diesel's MySQL client serves MariaDB too but only parses `mysql://` URLs.
+            #[cfg(feature = "mysql")]
+            return match url.strip_prefix("mariadb://") {
+                Some(rest) => Self::mysql(&format!("mysql://{rest}")),
+                None => Self::mysql(url),
+            };
+            #[cfg(not(feature = "mysql"))]
             return Err(Ip2LocationError::UnsupportedDatabase(
-                "MySQL and MariaDB are not supported yet",
+                "MySQL and MariaDB URLs need the `mysql` feature of auth-tracker",
             ));
         }
         let path = url.strip_prefix("sqlite://").unwrap_or(url);
@@ -410,7 +440,10 @@ fn known(value: String) -> Option<String> {
 
 /// Bound value of a lookup, in the type of the family's `ip_from` column.
 #[derive(Debug)]
-#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
+    allow(dead_code)
+)]
 enum RangeKey {
     V4(i64),
     V6(String),
@@ -445,7 +478,10 @@ impl RangeRow {
 
 /// One validated CSV row.
 #[derive(Debug)]
-#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
+    allow(dead_code)
+)]
 struct NewRange {
     ip_from: u128,
     ip_to: u128,
@@ -457,7 +493,10 @@ struct NewRange {
 
 /// Streams validated rows out of a CSV file, a batch at a time, so that a whole
 /// IP2Location file never has to fit in memory.
-#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
+    allow(dead_code)
+)]
 struct RangeReader<'r> {
     csv: csv::Reader<Box<dyn Read + 'r>>,
     record: csv::StringRecord,
@@ -466,7 +505,10 @@ struct RangeReader<'r> {
     rows: u64,
 }
 
-#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
+    allow(dead_code)
+)]
 impl<'r> RangeReader<'r> {
     fn new(reader: Box<dyn Read + 'r>, family: IpFamily) -> Self {
         let csv = csv::ReaderBuilder::new()
@@ -557,7 +599,10 @@ fn parse_ip_number(column: &str, text: &str, family: IpFamily) -> Result<u128, S
 
 /// Turns a CSV error into an [`Ip2LocationError::InvalidRow`] when it points at a line,
 /// such as invalid UTF-8, and into [`Ip2LocationError::Csv`] otherwise.
-#[cfg_attr(not(any(feature = "sqlite", feature = "postgres")), allow(dead_code))]
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
+    allow(dead_code)
+)]
 fn csv_error(error: csv::Error) -> Ip2LocationError {
     match (error.kind(), error.position()) {
         (csv::ErrorKind::Utf8 { err, .. }, Some(position)) => Ip2LocationError::InvalidRow {
@@ -582,7 +627,7 @@ trait RangeStore: Send + Sync + fmt::Debug + 'static {
 }
 
 /// Backend differences that reach the SQL text.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 #[derive(Clone, Copy, Debug)]
 struct SqlDialect {
     /// Whether placeholders are numbered (`$1`), as PostgreSQL requires. SQLite and MySQL
@@ -592,8 +637,13 @@ struct SqlDialect {
     v4_type: &'static str,
     /// Column type of IPv6 numbers, with the collation that compares bytes.
     v6_type: &'static str,
+    /// Column type of the four location columns.
+    text_type: &'static str,
     /// Table options after the IPv6 table's column list.
     v6_table_options: &'static str,
+    /// Whether `CREATE TABLE` can run inside a transaction. MySQL commits the open
+    /// transaction before any `CREATE TABLE`, so the importer creates the table first.
+    transactional_ddl: bool,
 }
 
 #[cfg(feature = "sqlite")]
@@ -603,8 +653,10 @@ const SQLITE: SqlDialect = SqlDialect {
     // index.
     v4_type: "INTEGER",
     v6_type: "TEXT",
+    text_type: "TEXT",
     // The table is stored in primary key order instead of beside a separate index.
     v6_table_options: " WITHOUT ROWID",
+    transactional_ddl: true,
 };
 
 #[cfg(feature = "postgres")]
@@ -612,10 +664,25 @@ const POSTGRES: SqlDialect = SqlDialect {
     numbered_placeholders: true,
     v4_type: "BIGINT",
     v6_type: "TEXT COLLATE \"C\"",
+    text_type: "TEXT",
     v6_table_options: "",
+    transactional_ddl: true,
 };
 
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(feature = "mysql")]
+const MYSQL: SqlDialect = SqlDialect {
+    numbered_placeholders: false,
+    v4_type: "BIGINT",
+    // A primary key needs a bounded length, so the type is VARCHAR(39) instead of TEXT.
+    v6_type: "VARCHAR(39) CHARACTER SET ascii COLLATE ascii_bin",
+    // Explicit, because the database's default character set may be latin1 on MariaDB.
+    text_type: "TEXT CHARACTER SET utf8mb4",
+    // InnoDB stores the table in primary key order.
+    v6_table_options: "",
+    transactional_ddl: false,
+};
+
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 impl SqlDialect {
     fn placeholder(&self, index: usize) -> String {
         if self.numbered_placeholders {
@@ -626,6 +693,7 @@ impl SqlDialect {
     }
 
     fn create_table(&self, table: &str, family: IpFamily) -> String {
+        let text_type = self.text_type;
         let (number_type, width_check, options) = match family {
             IpFamily::V4 => (self.v4_type, String::new(), ""),
             IpFamily::V6 => (
@@ -638,10 +706,10 @@ impl SqlDialect {
             "CREATE TABLE IF NOT EXISTS {table} (\
              ip_from {number_type} NOT NULL PRIMARY KEY, \
              ip_to {number_type} NOT NULL, \
-             country_code TEXT NOT NULL, \
-             country_name TEXT NOT NULL, \
-             region_name TEXT NOT NULL, \
-             city_name TEXT NOT NULL, \
+             country_code {text_type} NOT NULL, \
+             country_name {text_type} NOT NULL, \
+             region_name {text_type} NOT NULL, \
+             city_name {text_type} NOT NULL, \
              CHECK (ip_from <= ip_to){width_check})\
              {options}"
         )
@@ -697,7 +765,7 @@ impl SqlDialect {
 /// Implements [`RangeStore`] for one Diesel backend over an r2d2 pool. A macro writes
 /// it once for every backend, because Diesel's generic bounds over raw SQL queries grow
 /// unreadable.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 macro_rules! diesel_range_store {
     (
         $(#[$meta:meta])*
@@ -761,8 +829,13 @@ macro_rules! diesel_range_store {
 
                 let sql: SqlDialect = $sql;
                 let mut connection = self.pool.get()?;
-                connection.$transaction(|connection| {
+                if !sql.transactional_ddl {
                     connection.batch_execute(&sql.create_table(table, family))?;
+                }
+                connection.$transaction(|connection| {
+                    if sql.transactional_ddl {
+                        connection.batch_execute(&sql.create_table(table, family))?;
+                    }
                     diesel::sql_query(sql.delete_all(table)).execute(connection)?;
 
                     let mut batch = Vec::with_capacity(BATCH_ROWS);
@@ -799,7 +872,7 @@ macro_rules! diesel_range_store {
 }
 
 /// Converts a validated IPv4 number, at most `u32::MAX`, to the `BIGINT` column type.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 fn v4_column(number: u128) -> i64 {
     i64::try_from(number).expect("IPv4 numbers are validated to fit in 32 bits")
 }
@@ -821,6 +894,16 @@ diesel_range_store! {
     connection = diesel::PgConnection,
     backend = diesel::pg::Pg,
     sql = POSTGRES,
+    transaction = transaction,
+}
+
+#[cfg(feature = "mysql")]
+diesel_range_store! {
+    /// IP2Location tables in MySQL or MariaDB.
+    MysqlRanges,
+    connection = diesel::MysqlConnection,
+    backend = diesel::mysql::Mysql,
+    sql = MYSQL,
     transaction = transaction,
 }
 

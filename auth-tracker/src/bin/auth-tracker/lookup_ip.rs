@@ -19,8 +19,8 @@ pub(crate) struct LookupIpArgs {
     #[arg(long, value_name = "FILE")]
     mmdb: Option<PathBuf>,
 
-    /// Database holding tables filled by `import-ip2location`: a SQLite file path or a
-    /// `postgres://` URL.
+    /// Database holding tables filled by `import-ip2location`: a SQLite file path, a
+    /// `postgres://` URL, or a `mysql://` URL when built with the `mysql` feature.
     #[arg(long, value_name = "URL")]
     ip2location_url: Option<String>,
 
