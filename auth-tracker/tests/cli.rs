@@ -895,3 +895,27 @@ fn help_describes_every_option() {
     let prune = stdout(&run(&["prune", "--help"]));
     assert!(prune.contains("Days to keep"), "{prune}");
 }
+
+#[test]
+fn non_sqlite_file_fails_at_once() {
+    let directory = std::env::temp_dir().join(format!("auth-tracker-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&directory).unwrap();
+    let path = directory.join("notes.txt");
+    std::fs::write(
+        &path,
+        "these are not the pages of a SQLite database, just text\n".repeat(20),
+    )
+    .unwrap();
+
+    let output = run(&["--database-url", path.to_str().unwrap(), "migrate"]);
+    std::fs::remove_dir_all(&directory).unwrap();
+
+    assert_error(&output, "cannot open the database");
+    assert_error(&output, "file is not a database");
+    // Without the first direct connection, the pool retried until its timeout.
+    assert!(
+        !stderr(&output).contains("timed out"),
+        "{}",
+        stderr(&output)
+    );
+}

@@ -27,18 +27,29 @@ impl From<OpenPoolError> for crate::Error {
 /// Opens a pool on a SQLite file, creating the file if needed, with the pragmas every
 /// connection needs.
 ///
-/// One direct connection comes first, so a bad path fails at once with SQLite's own
-/// message instead of after the pool's connection timeout.
+/// One direct connection comes first, with the same pragmas, so a bad path or a file
+/// that is not a SQLite database fails at once with SQLite's own message instead of
+/// after the pool's connection timeout.
 #[cfg(feature = "sqlite")]
 pub(crate) fn sqlite_pool(
     path: &str,
 ) -> Result<Pool<ConnectionManager<diesel::SqliteConnection>>, OpenPoolError> {
-    <diesel::SqliteConnection as diesel::Connection>::establish(path).map_err(|source| {
-        OpenPoolError::Connection {
-            database: path.to_owned(),
-            source,
-        }
-    })?;
+    use diesel::r2d2::CustomizeConnection;
+
+    let connection_error = |source| OpenPoolError::Connection {
+        database: path.to_owned(),
+        source,
+    };
+    let mut first = <diesel::SqliteConnection as diesel::Connection>::establish(path)
+        .map_err(connection_error)?;
+    super::SqlitePragmas
+        .on_acquire(&mut first)
+        .map_err(|error| match error {
+            diesel::r2d2::Error::QueryError(query_error) => connection_error(
+                diesel::ConnectionError::CouldntSetupConfiguration(query_error),
+            ),
+            diesel::r2d2::Error::ConnectionError(source) => connection_error(source),
+        })?;
     Pool::builder()
         .connection_customizer(Box::new(super::SqlitePragmas))
         .build(ConnectionManager::new(path))
