@@ -296,35 +296,27 @@ impl Ip2Location {
     /// [`Ip2LocationError::UnsupportedDatabase`] when the backend is not compiled in, and
     /// [`Ip2LocationError::Pool`] when the database cannot be opened.
     pub fn connect(url: &str) -> Result<Self> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        use crate::store::url::{DatabaseUrl, classify};
+
+        match classify(url) {
             #[cfg(feature = "postgres")]
-            return Self::postgres(url);
+            DatabaseUrl::Postgres(url) => Self::postgres(url),
             #[cfg(not(feature = "postgres"))]
-            return Err(Ip2LocationError::UnsupportedDatabase(
+            DatabaseUrl::Postgres(_) => Err(Ip2LocationError::UnsupportedDatabase(
                 "PostgreSQL URLs need the `postgres` feature of auth-tracker",
-            ));
-        }
-        if url.starts_with("mysql://") || url.starts_with("mariadb://") {
-            // Diesel's MySQL client serves MariaDB too but only parses `mysql://` URLs.
+            )),
             #[cfg(feature = "mysql")]
-            return match url.strip_prefix("mariadb://") {
-                Some(rest) => Self::mysql(&format!("mysql://{rest}")),
-                None => Self::mysql(url),
-            };
+            DatabaseUrl::Mysql(url) => Self::mysql(&url),
             #[cfg(not(feature = "mysql"))]
-            return Err(Ip2LocationError::UnsupportedDatabase(
+            DatabaseUrl::Mysql(_) => Err(Ip2LocationError::UnsupportedDatabase(
                 "MySQL and MariaDB URLs need the `mysql` feature of auth-tracker",
-            ));
-        }
-        let path = url.strip_prefix("sqlite://").unwrap_or(url);
-        #[cfg(feature = "sqlite")]
-        return Self::sqlite(path);
-        #[cfg(not(feature = "sqlite"))]
-        {
-            let _ = path;
-            Err(Ip2LocationError::UnsupportedDatabase(
+            )),
+            #[cfg(feature = "sqlite")]
+            DatabaseUrl::Sqlite(path) => Self::sqlite(path),
+            #[cfg(not(feature = "sqlite"))]
+            DatabaseUrl::Sqlite(_) => Err(Ip2LocationError::UnsupportedDatabase(
                 "SQLite paths need the `sqlite` feature of auth-tracker",
-            ))
+            )),
         }
     }
 

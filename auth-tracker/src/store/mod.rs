@@ -17,6 +17,7 @@ mod diesel_impl;
 pub(crate) mod pools;
 #[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
 mod sql;
+pub(crate) mod url;
 
 #[cfg(feature = "mysql")]
 pub(crate) use diesel_impl::MysqlStore;

@@ -217,36 +217,31 @@ impl Tracker {
     /// [`Error::UnsupportedDatabase`] when the backend is not compiled in, and
     /// [`Error::Pool`] when the database cannot be opened.
     pub fn connect(url: &str) -> Result<Self> {
-        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        use crate::store::url::{DatabaseUrl, classify};
+
+        match classify(url) {
             #[cfg(feature = "postgres")]
-            return Self::postgres(url);
+            DatabaseUrl::Postgres(url) => Self::postgres(url),
             #[cfg(not(feature = "postgres"))]
-            return Err(Error::UnsupportedDatabase(
+            DatabaseUrl::Postgres(url) => Err(Error::UnsupportedDatabase(
                 redact_url(url),
                 "enable the `postgres` feature of auth-tracker",
-            ));
-        }
-        if url.starts_with("mysql://") || url.starts_with("mariadb://") {
-            // Diesel's MySQL client serves MariaDB too but only parses `mysql://` URLs.
+            )),
             #[cfg(feature = "mysql")]
-            return match url.strip_prefix("mariadb://") {
-                Some(rest) => Self::mysql(&format!("mysql://{rest}")),
-                None => Self::mysql(url),
-            };
+            DatabaseUrl::Mysql(url) => Self::mysql(&url),
             #[cfg(not(feature = "mysql"))]
-            return Err(Error::UnsupportedDatabase(
-                redact_url(url),
+            DatabaseUrl::Mysql(url) => Err(Error::UnsupportedDatabase(
+                redact_url(&url),
                 "enable the `mysql` feature of auth-tracker",
-            ));
+            )),
+            #[cfg(feature = "sqlite")]
+            DatabaseUrl::Sqlite(path) => Self::sqlite(path),
+            #[cfg(not(feature = "sqlite"))]
+            DatabaseUrl::Sqlite(path) => Err(Error::UnsupportedDatabase(
+                path.to_owned(),
+                "enable the `sqlite` feature of auth-tracker",
+            )),
         }
-        let path = url.strip_prefix("sqlite://").unwrap_or(url);
-        #[cfg(feature = "sqlite")]
-        return Self::sqlite(path);
-        #[cfg(not(feature = "sqlite"))]
-        return Err(Error::UnsupportedDatabase(
-            path.to_owned(),
-            "enable the `sqlite` feature of auth-tracker",
-        ));
     }
 
     /// Replaces the settings.
