@@ -80,7 +80,7 @@ pub(crate) const BUILTIN_PARSERS: &[Builtin] = &[
     },
 ];
 
-/// Built-in geolocation providers. The first one is the default. The tracker holds the
+/// Built-in geolocation providers. The first one is the default. The tracker keeps the
 /// configured instance of each built-in, so the model only names which one it uses.
 pub(crate) const BUILTIN_IP_PROVIDERS: &[Builtin] = &[
     Builtin {

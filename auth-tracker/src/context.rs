@@ -1,4 +1,4 @@
-//! What the tracker records about the client making a request.
+//! Client context of a request: IP address, `User-Agent` header and Client Hints.
 
 use std::net::IpAddr;
 

@@ -57,7 +57,7 @@ diesel::table! {
         expires_at -> Nullable<Timestamp>,
         /// When the login was revoked.
         revoked_at -> Nullable<Timestamp>,
-        /// Why the login was revoked.
+        /// Reason for the revocation.
         revoke_reason -> Nullable<Text>,
     }
 }

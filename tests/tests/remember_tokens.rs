@@ -69,7 +69,8 @@ async fn sign_in_remembered(demo: &Demo, user_agent: &str) -> Remembered {
     Remembered { browser, remember }
 }
 
-/// A browser that has nothing but the given remember-me cookie, as after a restart.
+/// Creates a browser that has nothing but the given remember-me cookie, as after a
+/// restart.
 fn browser_with_remember(demo: &Demo, remember: &str) -> reqwest::Client {
     let jar = Arc::new(reqwest::cookie::Jar::default());
     jar.add_cookie_str(

@@ -39,10 +39,10 @@ pub struct DeviceEvidence<'a> {
 ///
 /// NOTE: accuracy on the test data of WhichBrowser, Mobile-Detect and ua-parser-js is
 /// 0.95 to 0.96, as measured by `tests/device_type_accuracy.rs`. Known misses are
-/// tablets whose browser sends `Mobile` and whose model this function does not know,
-/// iPads in desktop mode (their User-Agent is that of a Mac), e-readers (some labelled
-/// sets call them tablets, others `Other`), and old feature phones and appliances that
-/// name no platform.
+/// tablets whose browser sends `Mobile` and whose model this function does not know, and
+/// iPads in desktop mode, whose User-Agent is that of a Mac. E-readers are also missed
+/// where a labelled set calls them `Other` rather than tablets, and so are old feature
+/// phones and appliances that name no platform.
 pub fn classify_device(evidence: &DeviceEvidence<'_>) -> Option<DeviceType> {
     let tokens = Tokens::new(evidence.user_agent);
     if tokens.text.is_empty() {

@@ -13,7 +13,7 @@
 //!
 //! [`UaParser`] therefore runs every regex search on a fixed set of [`PARSER_THREADS`]
 //! threads shared by the whole process, and the calling thread waits for the result.
-//! Each regex then holds at most [`PARSER_THREADS`] caches, however many threads call
+//! Each regex then keeps at most [`PARSER_THREADS`] caches, however many threads call
 //! the parser. Put a [`CachedParser`] in front (as [`shared`] does) so that only cache
 //! misses pay the thread hand-off, which costs tens of microseconds on top of the parse.
 //!

@@ -53,7 +53,7 @@ impl GeoError {
 /// Geolocation provider of a user model, chosen by its `ip_provider` attribute.
 ///
 /// The built-in providers need settings (a URL and key, a file, a database), so the
-/// model only names one and the [`Tracker`](crate::Tracker) holds the configured
+/// model only names one and the [`Tracker`](crate::Tracker) keeps the configured
 /// instance: see `Tracker::with_ip_api`, `with_maxmind` and `with_ip2location`.
 #[derive(Clone, Copy)]
 #[non_exhaustive]

@@ -44,7 +44,7 @@ impl IntoResponse for AppError {
     }
 }
 
-/// The signed-in user, or the response that turns the request away.
+/// Returns the signed-in user, or the response that turns the request away.
 ///
 /// Both axum-login's user and a tracked current login are required, so a session whose
 /// login was never recorded is not accepted either.
