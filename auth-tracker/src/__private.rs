@@ -66,4 +66,20 @@ pub fn no_parser() -> &'static dyn UserAgentParser {
     &NO_PARSER
 }
 
+/// Returns the SQL text of every query the tracker sends on `dialect`'s backend, by
+/// name, for the query-plan tests. Queries that take a list of ids take two.
+///
+/// # Errors
+///
+/// [`Error::InvalidTableName`](crate::Error::InvalidTableName), or
+/// [`Error::UnsupportedDatabase`](crate::Error::UnsupportedDatabase) when the backend is
+/// not compiled in.
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub fn query_texts(
+    dialect: crate::migrations::Dialect,
+    table: &str,
+) -> crate::Result<Vec<(&'static str, String)>> {
+    crate::store::query_texts(dialect, table)
+}
+
 pub use uuid;

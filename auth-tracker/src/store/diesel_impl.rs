@@ -16,7 +16,7 @@ use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use diesel_migrations::MigrationHarness;
 
 use super::sql::SqlDialect;
-use super::{LoginRow, LoginStore, NewLogin, PruneCutoffs, RevokeTarget, RevokedLogin};
+use super::{LoginRow, LoginStore, NewLogin, PruneCriterion, RevokeTarget, RevokedLogin};
 use crate::error::{Error, Result};
 use crate::migrations::{Dialect, up_sql};
 use crate::model::{LoginId, LoginKind, Owner, RevokeReason};
@@ -251,19 +251,19 @@ macro_rules! diesel_login_store {
                 Ok(updated > 0)
             }
 
-            fn prune_batch(&self, table: &str, cutoffs: PruneCutoffs, limit: usize) -> Result<u64> {
+            fn prune_batch(
+                &self,
+                table: &str,
+                criterion: PruneCriterion,
+                cutoff: NaiveDateTime,
+                limit: usize,
+            ) -> Result<u64> {
                 let sql: SqlDialect = $sql;
                 let limit = i64::try_from(limit).unwrap_or(i64::MAX);
                 let mut connection = self.connection()?;
                 connection.$transaction(|connection| {
-                    let mut select = sql_query(sql.select_prunable(table, cutoffs.idle_before.is_some()))
-                        .into_boxed::<$backend>()
-                        .bind::<Timestamp, _>(cutoffs.revoked_before)
-                        .bind::<Timestamp, _>(cutoffs.expired_before);
-                    if let Some(idle_before) = cutoffs.idle_before {
-                        select = select.bind::<Timestamp, _>(idle_before);
-                    }
-                    let ids = select
+                    let ids = sql_query(sql.select_prunable(table, criterion))
+                        .bind::<Timestamp, _>(cutoff)
                         .bind::<BigInt, _>(limit)
                         .load::<IdRow>(connection)?;
 
@@ -290,13 +290,15 @@ macro_rules! diesel_login_store {
                 let sql: SqlDialect = $sql;
                 let limit = i64::try_from(limit).unwrap_or(i64::MAX);
                 let mut connection = self.connection()?;
+                // The selection may walk many rows because `created_at` has no index, so it
+                // runs before the transaction, and SQLite's write lock covers the updates
+                // alone. `created_at` never changes, and the update checks `ip_address` again.
+                let ids = sql_query(sql.select_ip_blankable(table))
+                    .bind::<Text, _>(after)
+                    .bind::<Timestamp, _>(created_before)
+                    .bind::<BigInt, _>(limit)
+                    .load::<IdRow>(&mut connection)?;
                 connection.$transaction(|connection| {
-                    let ids = sql_query(sql.select_ip_blankable(table))
-                        .bind::<Text, _>(after)
-                        .bind::<Timestamp, _>(created_before)
-                        .bind::<BigInt, _>(limit)
-                        .load::<IdRow>(connection)?;
-
                     let mut blanked = 0;
                     for chunk in ids.chunks(REVOKE_CHUNK) {
                         let mut update = sql_query(sql.blank_ips(table, chunk.len()))

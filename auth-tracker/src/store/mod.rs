@@ -26,8 +26,35 @@ pub(crate) use diesel_impl::PgStore;
 #[cfg(feature = "sqlite")]
 pub(crate) use diesel_impl::{SqlitePragmas, SqliteStore};
 
-/// A row to insert.
-#[derive(Clone, Debug)]
+/// Returns the SQL text of every query sent on `dialect`'s backend, by name.
+#[cfg(any(feature = "sqlite", feature = "postgres", feature = "mysql"))]
+pub(crate) fn query_texts(
+    dialect: crate::migrations::Dialect,
+    table: &str,
+) -> Result<Vec<(&'static str, String)>> {
+    use crate::migrations::Dialect;
+
+    let table = crate::table::validate_table_name(table)?;
+    let sql = match dialect {
+        #[cfg(feature = "sqlite")]
+        Dialect::Sqlite => sql::SQLITE,
+        #[cfg(feature = "postgres")]
+        Dialect::Postgres => sql::POSTGRES,
+        #[cfg(feature = "mysql")]
+        Dialect::Mysql => sql::MYSQL,
+        #[allow(unreachable_patterns)]
+        other => {
+            return Err(Error::UnsupportedDatabase(
+                format!("{other:?}"),
+                "enable the backend's feature of auth-tracker",
+            ));
+        }
+    };
+    Ok(sql.every_query(table))
+}
+
+/// A row to insert. Its `Debug` output leaves out the session id and the hashes.
+#[derive(Clone)]
 #[cfg_attr(
     not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
     allow(dead_code)
@@ -64,7 +91,8 @@ pub(crate) enum RevokeTarget {
 }
 
 /// A login revoked by one call, with the session to delete from the session store.
-#[derive(Clone, Debug)]
+/// Its `Debug` output leaves out the session id.
+#[derive(Clone)]
 pub(crate) struct RevokedLogin {
     pub(crate) id: LoginId,
     pub(crate) kind: LoginKind,
@@ -73,16 +101,16 @@ pub(crate) struct RevokedLogin {
     pub(crate) session_id: Option<String>,
 }
 
-/// Timestamps before which [`LoginStore::prune_batch`] deletes rows.
+/// Rows that one [`LoginStore::prune_batch`] deletes, each served by its own index.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) struct PruneCutoffs {
-    /// Revoked rows with an earlier `revoked_at` are deleted.
-    pub(crate) revoked_before: NaiveDateTime,
-    /// Rows with an earlier `expires_at` are deleted.
-    pub(crate) expired_before: NaiveDateTime,
-    /// Session rows without a remember-me token and with an earlier `last_activity_at`
-    /// are deleted. `None` when idle expiry is off.
-    pub(crate) idle_before: Option<NaiveDateTime>,
+pub(crate) enum PruneCriterion {
+    /// Revoked rows whose `revoked_at` is before the cutoff.
+    Revoked,
+    /// Rows whose `expires_at` is before the cutoff.
+    Expired,
+    /// Session logins without a remember-me token whose `last_activity_at` is before
+    /// the cutoff.
+    Idle,
 }
 
 /// Database operations of the tracker. Implementations block, so callers run them on a
@@ -133,13 +161,20 @@ pub(crate) trait LoginStore: Send + Sync + std::fmt::Debug + 'static {
         session_id: Option<&str>,
     ) -> Result<bool>;
 
-    /// Deletes up to `limit` rows that `cutoffs` select, in one transaction. Returns how
-    /// many rows it deleted.
-    fn prune_batch(&self, table: &str, cutoffs: PruneCutoffs, limit: usize) -> Result<u64>;
+    /// Deletes up to `limit` rows that `criterion` selects with `cutoff`, oldest first,
+    /// in one transaction. Returns how many rows it deleted.
+    fn prune_batch(
+        &self,
+        table: &str,
+        criterion: PruneCriterion,
+        cutoff: NaiveDateTime,
+        limit: usize,
+    ) -> Result<u64>;
 
     /// Sets `ip_address` to null on up to `limit` rows created before `created_before`
-    /// whose id sorts after `after`, in one transaction. Returns how many rows it
-    /// changed and the last id it selected, or `None` when it selected none.
+    /// whose id sorts after `after`, selected first and then updated in one transaction.
+    /// Returns how many rows it changed and the last id it selected, or `None` when it
+    /// selected none.
     fn blank_ip_batch(
         &self,
         table: &str,
@@ -192,7 +227,7 @@ pub(crate) trait LoginStore: Send + Sync + std::fmt::Debug + 'static {
 
 /// A row as read. It contains the session id and secret hashes, so it never leaves the
 /// crate: [`LoginRow::into_login`] drops them.
-#[derive(Clone, Debug, QueryableByName)]
+#[derive(Clone, QueryableByName)]
 pub(crate) struct LoginRow {
     #[diesel(sql_type = Text)]
     pub(crate) id: String,
@@ -251,6 +286,68 @@ pub(crate) struct LoginRow {
     pub(crate) revoke_reason: Option<String>,
 }
 
+/// Shows `[redacted]` for a secret-bearing column that holds a value.
+fn redacted(value: &Option<String>) -> Option<&'static str> {
+    value.as_ref().map(|_| "[redacted]")
+}
+
+impl std::fmt::Debug for NewLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewLogin")
+            .field("id", &self.id)
+            .field("owner", &self.owner)
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("session_id", &redacted(&self.session_id))
+            .field("token_hash", &redacted(&self.token_hash))
+            .field("remember_selector", &self.remember_selector)
+            .field(
+                "remember_verifier_hash",
+                &redacted(&self.remember_verifier_hash),
+            )
+            .field("ip_address", &self.ip_address)
+            .field("created_at", &self.created_at)
+            .field("expires_at", &self.expires_at)
+            .finish_non_exhaustive()
+    }
+}
+
+impl std::fmt::Debug for RevokedLogin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RevokedLogin")
+            .field("id", &self.id)
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("session_id", &redacted(&self.session_id))
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for LoginRow {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LoginRow")
+            .field("id", &self.id)
+            .field("user_type", &self.user_type)
+            .field("user_id", &self.user_id)
+            .field("kind", &self.kind)
+            .field("name", &self.name)
+            .field("session_id", &redacted(&self.session_id))
+            .field("token_hash", &redacted(&self.token_hash))
+            .field("remember_selector", &self.remember_selector)
+            .field(
+                "remember_verifier_hash",
+                &redacted(&self.remember_verifier_hash),
+            )
+            .field("ip_address", &self.ip_address)
+            .field("created_at", &self.created_at)
+            .field("last_activity_at", &self.last_activity_at)
+            .field("expires_at", &self.expires_at)
+            .field("revoked_at", &self.revoked_at)
+            .field("revoke_reason", &self.revoke_reason)
+            .finish_non_exhaustive()
+    }
+}
+
 impl LoginRow {
     /// Converts the row into the public view, marking it current when its id is `current`.
     pub(crate) fn into_login(self, current: Option<LoginId>) -> Result<Login> {
@@ -301,4 +398,92 @@ impl LoginRow {
 
 fn parse_device_type(value: &str) -> Option<crate::agent::DeviceType> {
     serde_json::from_value(serde_json::Value::String(value.to_owned())).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SESSION_ID: &str = "session-id-value";
+    const TOKEN_HASH: &str = "token-hash-value";
+    const VERIFIER_HASH: &str = "verifier-hash-value";
+
+    fn assert_redacted(debug: &str) {
+        for secret in [SESSION_ID, TOKEN_HASH, VERIFIER_HASH] {
+            assert!(!debug.contains(secret), "{secret} shows in {debug}");
+        }
+        assert!(debug.contains("[redacted]"), "no redaction mark in {debug}");
+    }
+
+    #[test]
+    fn new_login_debug_redacts_secrets() {
+        let row = NewLogin {
+            id: LoginId::new(),
+            owner: Owner::new("User", 1),
+            kind: LoginKind::Session,
+            name: None,
+            session_id: Some(SESSION_ID.to_owned()),
+            token_hash: Some(TOKEN_HASH.to_owned()),
+            remember_selector: Some("selector".to_owned()),
+            remember_verifier_hash: Some(VERIFIER_HASH.to_owned()),
+            user_agent: None,
+            ip_address: None,
+            device: None,
+            device_type: None,
+            platform: None,
+            platform_version: None,
+            browser: None,
+            browser_version: None,
+            created_at: NaiveDateTime::default(),
+            expires_at: None,
+        };
+        assert_redacted(&format!("{row:?}"));
+    }
+
+    #[test]
+    fn login_row_debug_redacts_secrets() {
+        let row = LoginRow {
+            id: LoginId::new().to_string(),
+            user_type: "User".to_owned(),
+            user_id: "1".to_owned(),
+            kind: "session".to_owned(),
+            name: None,
+            session_id: Some(SESSION_ID.to_owned()),
+            token_hash: Some(TOKEN_HASH.to_owned()),
+            remember_selector: None,
+            remember_verifier_hash: Some(VERIFIER_HASH.to_owned()),
+            user_agent: None,
+            ip_address: None,
+            device: None,
+            device_type: None,
+            platform: None,
+            platform_version: None,
+            browser: None,
+            browser_version: None,
+            city: None,
+            region: None,
+            country: None,
+            country_code: None,
+            ip_data: None,
+            created_at: NaiveDateTime::default(),
+            last_activity_at: NaiveDateTime::default(),
+            expires_at: None,
+            revoked_at: None,
+            revoke_reason: None,
+        };
+        assert_redacted(&format!("{row:?}"));
+    }
+
+    #[test]
+    fn revoked_login_debug_redacts_session_id() {
+        let revoked = RevokedLogin {
+            id: LoginId::new(),
+            kind: LoginKind::Session,
+            name: None,
+            session_id: Some(SESSION_ID.to_owned()),
+        };
+        let debug = format!("{revoked:?}");
+        assert!(!debug.contains(SESSION_ID), "{debug}");
+        assert!(debug.contains("[redacted]"), "{debug}");
+    }
 }

@@ -7,7 +7,7 @@ use chrono::{DateTime, NaiveDateTime, Utc};
 
 use super::{Tracker, now_utc};
 use crate::error::Result;
-use crate::store::PruneCutoffs;
+use crate::store::PruneCriterion;
 use crate::table::validate_table_name;
 
 /// Options of [`Tracker::prune`].
@@ -56,6 +56,8 @@ impl PruneOptions {
 pub struct PruneReport {
     /// Rows deleted.
     pub deleted: u64,
+    /// Batches that deleted at least one row, each its own transaction.
+    pub delete_batches: u64,
     /// Rows whose `ip_address` was set to null.
     pub ips_blanked: u64,
 }
@@ -69,9 +71,10 @@ impl Tracker {
     /// minus the retention. A session login without a remember-me token is also deleted
     /// when its `last_activity_at` is older than now minus the tracker's
     /// [`idle_timeout`](crate::TrackerConfig::idle_timeout) minus the retention.
-    /// Active logins are never deleted. Work runs in batches of `options.batch_size`
-    /// rows, each in its own short transaction, until no row is left, so running it
-    /// again right away returns zero counts.
+    /// Active logins are never deleted. Deletion runs in batches of
+    /// `options.batch_size` rows, each in its own short transaction: first revoked rows,
+    /// then expired rows, then idle sessions, each oldest first and read through its own
+    /// index, until no row is left. Running it again right away returns zero counts.
     ///
     /// # Errors
     ///
@@ -82,25 +85,31 @@ impl Tracker {
         let table = validate_table_name(table)?.to_owned();
         let batch_size = options.batch_size.max(1);
         let now = now_utc();
-        let cutoffs = PruneCutoffs {
-            revoked_before: cutoff(now, Some(options.retention)),
-            expired_before: cutoff(now, Some(options.retention)),
-            idle_before: self
-                .config
-                .idle_timeout
-                .map(|idle| cutoff(now, idle.checked_add(options.retention))),
-        };
+        let retention_cutoff = cutoff(now, Some(options.retention));
+        let mut criteria = vec![
+            (PruneCriterion::Revoked, retention_cutoff),
+            (PruneCriterion::Expired, retention_cutoff),
+        ];
+        if let Some(idle) = self.config.idle_timeout {
+            let idle_cutoff = cutoff(now, idle.checked_add(options.retention));
+            criteria.push((PruneCriterion::Idle, idle_cutoff));
+        }
 
         let mut report = PruneReport::default();
-        loop {
-            let batch_table = table.clone();
-            let deleted = self
-                .blocking(move |store| store.prune_batch(&batch_table, cutoffs, batch_size))
-                .await?;
-            if deleted == 0 {
-                break;
+        for (criterion, before) in criteria {
+            loop {
+                let batch_table = table.clone();
+                let deleted = self
+                    .blocking(move |store| {
+                        store.prune_batch(&batch_table, criterion, before, batch_size)
+                    })
+                    .await?;
+                if deleted == 0 {
+                    break;
+                }
+                report.deleted += deleted;
+                report.delete_batches += 1;
             }
-            report.deleted += deleted;
         }
 
         if let Some(age) = options.blank_ip_after {
@@ -123,6 +132,7 @@ impl Tracker {
 
         tracing::info!(
             deleted = report.deleted,
+            delete_batches = report.delete_batches,
             ips_blanked = report.ips_blanked,
             "pruned logins"
         );

@@ -43,5 +43,7 @@ CREATE TABLE IF NOT EXISTS logins (
     -- Pruning expired, idle and revoked rows.
     INDEX logins_expires_at_idx (expires_at),
     INDEX logins_revoked_at_idx (revoked_at),
-    INDEX logins_last_activity_at_idx (last_activity_at)
+    -- Idle sessions: MySQL has no partial indexes, so the prune query's equality terms
+    -- lead the key and tokens and remembered sessions sort apart from them.
+    INDEX logins_idle_idx (kind, remember_selector, last_activity_at)
 ) ENGINE = InnoDB DEFAULT CHARSET = utf8mb4 COLLATE = utf8mb4_bin;

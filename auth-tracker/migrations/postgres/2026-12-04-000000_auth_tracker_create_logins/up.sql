@@ -38,4 +38,7 @@ CREATE UNIQUE INDEX IF NOT EXISTS logins_remember_selector_idx ON logins (rememb
 -- Pruning expired, idle and revoked rows.
 CREATE INDEX IF NOT EXISTS logins_expires_at_idx ON logins (expires_at);
 CREATE INDEX IF NOT EXISTS logins_revoked_at_idx ON logins (revoked_at);
-CREATE INDEX IF NOT EXISTS logins_last_activity_at_idx ON logins (last_activity_at);
+-- Only the sessions that can expire when idle, so pruning them never walks past tokens
+-- and remembered sessions. The WHERE clause must match the prune query's terms.
+CREATE INDEX IF NOT EXISTS logins_idle_idx ON logins (last_activity_at)
+    WHERE kind = 'session' AND remember_selector IS NULL;
