@@ -387,7 +387,7 @@ async fn check_session(tracker: &Tracker, session: &Session) -> crate::Result<Se
         }
     };
     let session_id = session.id().map(|id| id.to_string());
-    match tracker.check_login(&current, session_id).await {
+    match tracker.check_session_login(&current, session_id).await {
         Ok(Some(_)) => Ok(SessionCheck::Active(current)),
         Ok(None) | Err(crate::Error::InvalidTableName(_)) => Ok(SessionCheck::Ended(current)),
         Err(error) => Err(error),
@@ -396,7 +396,7 @@ async fn check_session(tracker: &Tracker, session: &Session) -> crate::Result<Se
 
 /// Returns the credentials of an `Authorization: Bearer` header. The scheme name is
 /// case-insensitive, as HTTP authentication schemes are.
-fn bearer_token(headers: &HeaderMap) -> Option<&str> {
+pub(crate) fn bearer_token(headers: &HeaderMap) -> Option<&str> {
     let value = headers.get(header::AUTHORIZATION)?.to_str().ok()?;
     let (scheme, credentials) = value.split_once(' ')?;
     scheme
@@ -405,7 +405,7 @@ fn bearer_token(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// Returns the value of the named cookie from the `Cookie` headers.
-fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
+pub(crate) fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
     headers
         .get_all(header::COOKIE)
         .iter()
@@ -416,7 +416,7 @@ fn read_cookie(headers: &HeaderMap, name: &str) -> Option<String> {
         .map(|cookie| cookie.value().to_owned())
 }
 
-fn request_context(request: &Request, client_ip: &ClientIpConfig) -> RequestContext {
+pub(crate) fn request_context(request: &Request, client_ip: &ClientIpConfig) -> RequestContext {
     let peer = request
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()

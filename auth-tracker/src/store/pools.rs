@@ -50,8 +50,12 @@ pub(crate) fn sqlite_pool(
             ),
             diesel::r2d2::Error::ConnectionError(source) => connection_error(source),
         })?;
+    // r2d2 pings each connection on checkout by default, which runs `SELECT 1` before
+    // every query. A SQLite connection is an open file that no server can drop, so the
+    // ping only costs time.
     Pool::builder()
         .connection_customizer(Box::new(super::SqlitePragmas))
+        .test_on_check_out(false)
         .build(ConnectionManager::new(path))
         .map_err(OpenPoolError::Pool)
 }

@@ -1,11 +1,15 @@
 //! Per-request checks: the login behind a session, a bearer token or a remember-me
 //! cookie, with throttled activity writes.
 
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
 use super::{Tracker, now_utc};
 use crate::error::Result;
-use crate::model::{Login, LoginKind};
+use crate::model::{Login, LoginId, LoginKind};
 #[cfg(feature = "axum")]
-use crate::model::{LoginId, Owner, RevokeReason};
+use crate::model::{Owner, RevokeReason};
 use crate::secret::{hash_secret, parse_token, verify_secret};
 use crate::store::LoginRow;
 use crate::table::validate_table_name;
@@ -28,6 +32,10 @@ impl Tracker {
     /// `None` when it is revoked, expired or gone. The axum `TrackingLayer`
     /// calls it on every request; other frameworks call it from their middleware.
     ///
+    /// An active result is reused for the same login and session id for
+    /// [`check_cache_ttl`](crate::TrackerConfig::check_cache_ttl), so the returned
+    /// login's details can be that much older than the row.
+    ///
     /// # Errors
     ///
     /// Database errors. Callers should return an error response for them instead of
@@ -37,8 +45,27 @@ impl Tracker {
         current: &crate::CurrentLogin,
         session_id: Option<String>,
     ) -> Result<Option<Login>> {
-        let table = validate_table_name(&current.table)?.to_owned();
+        let login = self.check_session_login(current, session_id).await?;
+        Ok(login.map(|login| Login::clone(&login)))
+    }
+
+    /// Does the work of [`Tracker::check_login`], returning the login shared with the
+    /// check cache, so that a reused check copies nothing.
+    pub(crate) async fn check_session_login(
+        &self,
+        current: &crate::CurrentLogin,
+        session_id: Option<String>,
+    ) -> Result<Option<Arc<Login>>> {
+        let table = validate_table_name(&current.table)?;
         let id = current.id;
+        // Read before the database, so a revocation that commits after this point
+        // keeps the result below out of the cache.
+        let generation = self.check_cache.generation();
+        if let Some(login) = self.cached_check(table, id, session_id.as_deref(), generation) {
+            return Ok(Some(login));
+        }
+        let table = table.to_owned();
+
         let find_table = table.clone();
         let Some(row) = self
             .blocking(move |store| store.find(&find_table, id))
@@ -49,7 +76,52 @@ impl Tracker {
         if row.kind != LoginKind::Session.as_str() {
             return Ok(None);
         }
-        self.accept(table, row, session_id).await
+        let Some(login) = self.accept(table.clone(), row, session_id.clone()).await? else {
+            return Ok(None);
+        };
+        let login = Arc::new(login);
+        if !self.config.check_cache_ttl.is_zero() {
+            self.check_cache.insert(CachedCheck {
+                table,
+                session_id,
+                login: Arc::clone(&login),
+                checked_at: Instant::now(),
+                generation,
+            });
+        }
+        Ok(Some(login))
+    }
+
+    /// Returns a reusable earlier result of [`Tracker::check_login`]: one younger than
+    /// the cache TTL, for the same table and session id, stored under the current
+    /// revocation generation, whose login is still active and needs no activity write.
+    fn cached_check(
+        &self,
+        table: &str,
+        id: LoginId,
+        session_id: Option<&str>,
+        generation: u64,
+    ) -> Option<Arc<Login>> {
+        let ttl = self.config.check_cache_ttl;
+        if ttl.is_zero() {
+            return None;
+        }
+        let entry = self.check_cache.entries.get(&id)?;
+        let reusable = entry.generation == generation
+            && entry.checked_at.elapsed() < ttl
+            && entry.table == table
+            && entry.session_id.as_deref() == session_id;
+        if !reusable {
+            return None;
+        }
+        let now = now_utc();
+        let interval =
+            chrono::Duration::from_std(self.config.activity_interval).unwrap_or_default();
+        let activity_due = entry.login.last_activity_at < now - interval;
+        if activity_due || !self.is_active(&entry.login, now) {
+            return None;
+        }
+        Some(Arc::clone(&entry.login))
     }
 
     /// Checks a personal API token, `<login id>|<secret>`, with at most one database
@@ -172,7 +244,7 @@ impl Tracker {
         // The row keeps a copy of the session id, so a mismatch is repaired here. It
         // differs when the application cycled the session id after recording the login.
         let session_moved = session_id.is_some() && row.session_id != session_id;
-        let login = row.into_login(None)?;
+        let mut login = row.into_login(None)?;
         let now = now_utc();
         if !self.is_active(&login, now) {
             return Ok(None);
@@ -183,18 +255,75 @@ impl Tracker {
         let stale_before = now - interval;
         if login.last_activity_at < stale_before || session_moved {
             let id = login.id;
-            self.blocking(move |store| {
-                store.touch(
-                    &table,
-                    id,
-                    now.naive_utc(),
-                    stale_before.naive_utc(),
-                    session_id.as_deref(),
-                )
-            })
-            .await?;
+            let written = self
+                .blocking(move |store| {
+                    store.touch(
+                        &table,
+                        id,
+                        now.naive_utc(),
+                        stale_before.naive_utc(),
+                        session_id.as_deref(),
+                    )
+                })
+                .await?;
+            if written {
+                login.last_activity_at = now;
+            }
         }
         Ok(Some(login))
+    }
+}
+
+/// Most logins whose check results a tracker keeps.
+#[cfg_attr(
+    not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
+    allow(dead_code)
+)]
+pub(crate) const CHECK_CACHE_CAPACITY: usize = 10_000;
+
+/// Recent active results of [`Tracker::check_login`], by login id.
+pub(crate) struct CheckCache {
+    entries: quick_cache::sync::Cache<LoginId, Arc<CachedCheck>>,
+    /// Incremented after every revocation through the tracker. Entries stored under an
+    /// older value are ignored, so a check that read a row before a revocation
+    /// committed cannot serve that row afterwards.
+    generation: AtomicU64,
+}
+
+/// One active result of [`Tracker::check_login`].
+struct CachedCheck {
+    table: String,
+    session_id: Option<String>,
+    login: Arc<Login>,
+    checked_at: Instant,
+    generation: u64,
+}
+
+impl CheckCache {
+    #[cfg_attr(
+        not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
+        allow(dead_code)
+    )]
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            entries: quick_cache::sync::Cache::new(capacity),
+            generation: AtomicU64::new(0),
+        }
+    }
+
+    fn generation(&self) -> u64 {
+        self.generation.load(Ordering::SeqCst)
+    }
+
+    fn insert(&self, entry: CachedCheck) {
+        self.entries.insert(entry.login.id, Arc::new(entry));
+    }
+
+    /// Makes every stored result unusable. Called after each revocation, whatever it
+    /// revoked, because revocations are rare next to checks.
+    pub(crate) fn invalidate(&self) {
+        self.generation.fetch_add(1, Ordering::SeqCst);
+        self.entries.clear();
     }
 }
 
@@ -300,7 +429,13 @@ mod tests {
         fn set_location(&self, _: &str, _: LoginId, _: &Location) -> Result<()> {
             unreachable!("not used by token checks")
         }
-        fn prune_batch(&self, _: &str, _: crate::store::PruneCutoffs, _: usize) -> Result<u64> {
+        fn prune_batch(
+            &self,
+            _: &str,
+            _: crate::store::PruneCriterion,
+            _: NaiveDateTime,
+            _: usize,
+        ) -> Result<u64> {
             unreachable!("not used by token checks")
         }
         fn blank_ip_batch(

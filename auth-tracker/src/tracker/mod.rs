@@ -61,6 +61,16 @@ pub struct TrackerConfig {
     /// How long a geolocation result is reused for the same address and provider.
     /// Failed lookups are not cached. Zero disables the cache. Default 1 hour.
     pub geolocation_cache_ttl: Duration,
+    /// How long [`Tracker::check_login`] reuses a successful check of a session login
+    /// for the same session id without reading the database. Zero disables the reuse.
+    /// Default 1 s.
+    ///
+    /// A revocation through this tracker or one of its clones ends the reuse at once,
+    /// and expiry and idle timeouts are applied on every check. A login revoked by
+    /// another process (another instance of the application, the CLI) or by hand in
+    /// the database is rejected once this time has passed, or at once when that
+    /// revocation also deleted the session from a shared session store.
+    pub check_cache_ttl: Duration,
 }
 
 impl Default for TrackerConfig {
@@ -77,6 +87,7 @@ impl Default for TrackerConfig {
             token_lifetime: None,
             revoke_others_includes_tokens: true,
             geolocation_cache_ttl: Duration::from_secs(60 * 60),
+            check_cache_ttl: Duration::from_secs(1),
         }
     }
 }
@@ -114,6 +125,7 @@ pub struct Tracker {
     token_revoker: Option<Arc<dyn TokenRevoker>>,
     providers: Arc<BuiltinProviders>,
     geolocation_cache: Arc<GeolocationCache>,
+    check_cache: Arc<check::CheckCache>,
     #[cfg(feature = "axum")]
     session_store: Option<Arc<dyn tower_sessions::SessionStore>>,
 }
@@ -139,6 +151,7 @@ impl Tracker {
             token_revoker: None,
             providers: Arc::default(),
             geolocation_cache: Arc::new(GeolocationCache::new(GEOLOCATION_CACHE_CAPACITY)),
+            check_cache: Arc::new(check::CheckCache::new(check::CHECK_CACHE_CAPACITY)),
             #[cfg(feature = "axum")]
             session_store: None,
         }

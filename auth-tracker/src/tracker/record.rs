@@ -4,15 +4,17 @@
 use std::fmt;
 use std::net::IpAddr;
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDateTime, SubsecRound, Utc};
 
 use super::{Enrichment, ResolvedProvider, Tracker, is_public_ip, now_utc};
 use crate::context::{RequestContext, truncate_on_char_boundary};
+// Without axum, only doc links name `Error`, and rustc does not count them.
+#[cfg_attr(not(feature = "axum"), allow(unused_imports))]
 use crate::error::{Error, Result};
 use crate::events::{GeolocationFailed, Listeners, NewLogin, TokenCreated};
 use crate::model::{Login, LoginId, LoginKind, Owner};
 use crate::secret::{PlainToken, hash_secret};
-use crate::store::NewLogin as NewRow;
+use crate::store::{LoginRow, NewLogin as NewRow};
 use crate::table::validate_table_name;
 
 /// Options of a session sign-in.
@@ -313,7 +315,7 @@ impl Tracker {
                 token_hash: Some(hash_secret(token_id)),
                 ..RowSecrets::default()
             },
-            expires_at: expires_at.map(|at| at.naive_utc()),
+            expires_at: expires_at.map(|at| at.trunc_subsecs(6).naive_utc()),
         };
         self.insert_login(&table, spec, enrichment, request, now_utc())
             .await
@@ -328,17 +330,13 @@ impl Tracker {
         request: &RequestContext,
         now: DateTime<Utc>,
     ) -> Result<Login> {
-        let id = spec.id;
         let row = self.new_row(spec, enrichment, request, now);
+        let login = inserted_login(&row)?;
         let insert_table = table.to_owned();
         self.blocking(move |store| store.insert(&insert_table, &row))
             .await?;
-        tracing::info!(login.id = %id, "recorded a login");
+        tracing::info!(login.id = %login.id, "recorded a login");
 
-        let login = self
-            .find_login(table, id, Some(id))
-            .await?
-            .ok_or(Error::LoginNotFound)?;
         self.announce_new_login(table, &login, enrichment, request.ip);
         Ok(login)
     }
@@ -520,5 +518,42 @@ impl Tracker {
 fn expiry(now: DateTime<Utc>, lifetime: Option<std::time::Duration>) -> Option<NaiveDateTime> {
     lifetime
         .and_then(|lifetime| chrono::Duration::from_std(lifetime).ok())
-        .map(|lifetime| (now + lifetime).naive_utc())
+        .map(|lifetime| (now + lifetime).trunc_subsecs(6).naive_utc())
+}
+
+/// Returns the login a row reads back as right after its insert, built without a
+/// query: the insert sets `last_activity_at` to `created_at` and leaves the location
+/// and revocation columns empty. Every timestamp is already cut to the microseconds
+/// that all three backends store.
+fn inserted_login(row: &NewRow) -> Result<Login> {
+    LoginRow {
+        id: row.id.to_string(),
+        user_type: row.owner.user_type.clone(),
+        user_id: row.owner.user_id.clone(),
+        kind: row.kind.as_str().to_owned(),
+        name: row.name.clone(),
+        session_id: None,
+        token_hash: None,
+        remember_selector: row.remember_selector.clone(),
+        remember_verifier_hash: None,
+        user_agent: row.user_agent.clone(),
+        ip_address: row.ip_address.clone(),
+        device: row.device.clone(),
+        device_type: row.device_type.clone(),
+        platform: row.platform.clone(),
+        platform_version: row.platform_version.clone(),
+        browser: row.browser.clone(),
+        browser_version: row.browser_version.clone(),
+        city: None,
+        region: None,
+        country: None,
+        country_code: None,
+        ip_data: None,
+        created_at: row.created_at,
+        last_activity_at: row.created_at,
+        expires_at: row.expires_at,
+        revoked_at: None,
+        revoke_reason: None,
+    }
+    .into_login(Some(row.id))
 }

@@ -111,9 +111,12 @@ impl Tracker {
         };
         let now = now_utc().naive_utc();
         let store_owner = owner.clone();
-        let (count, revoked) = self
+        let revoked = self
             .blocking(move |store| store.revoke(&table, &store_owner, target, reason, now))
-            .await?;
+            .await;
+        // Also after an error: the revocation may have committed before it was reported.
+        self.check_cache.invalidate();
+        let (count, revoked) = revoked?;
         tracing::info!(revoked = count, "revoked logins");
 
         #[cfg(feature = "axum")]
