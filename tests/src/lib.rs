@@ -12,6 +12,8 @@ use diesel::{Connection, PgConnection, RunQueryDsl};
 mod pg_server;
 pub mod user_agents;
 
+pub use pg_server::RestartablePgServer;
+
 /// Environment variable naming a PostgreSQL server URL with rights to create databases,
 /// such as `postgres://postgres@127.0.0.1:5432/test`.
 pub const POSTGRES_URL_VAR: &str = "AUTH_TRACKER_POSTGRES_URL";

@@ -281,47 +281,12 @@ fn run_id(arguments: &[&str]) -> Result<u32, String> {
 
 /// Creates a cluster in a new temporary folder and starts the server under a watchdog.
 fn start_server(binaries: &ServerBinaries, user: &ServerUser) -> Result<PgServer, String> {
-    let folder = tempfile::Builder::new()
-        .prefix("auth-tracker-postgres-")
-        .tempdir()
-        .map_err(|error| format!("failed to create a temporary folder: {error}"))?;
-    user.take_ownership(folder.path()).map_err(|error| {
-        format!(
-            "failed to give {} to the `{SUPERUSER}` user: {error}",
-            folder.path().display()
-        )
-    })?;
-    let data = folder.path().join("data");
-
-    let mut initdb = user.command(&binaries.initdb);
-    initdb
-        .arg("--pgdata")
-        .arg(&data)
-        .arg(format!("--username={SUPERUSER}"))
-        .args(["--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"])
-        .current_dir(folder.path());
-    run_with_timeout(initdb, &binaries.initdb, &folder.path().join("initdb.log"))?;
+    let (folder, data) = init_cluster(binaries, user)?;
 
     // NOTE: another process could take this port before the server binds it. Startup then
     // fails with the bind error from the server log in the panic message.
     let port = pick_free_port()?;
-    let mut server = user.command(&binaries.postgres);
-    server
-        .arg("-D")
-        .arg(&data)
-        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
-        .arg("-k")
-        .arg(folder.path())
-        .args([
-            "-c",
-            "fsync=off",
-            "-c",
-            "synchronous_commit=off",
-            "-c",
-            "full_page_writes=off",
-        ])
-        .arg("-c")
-        .arg(format!("max_connections={MAX_CONNECTIONS}"));
+    let server = server_command(binaries, user, &data, folder.path(), port);
 
     // From here on the watchdog removes the folder.
     let folder = folder.keep();
@@ -366,6 +331,63 @@ fn start_server(binaries: &ServerBinaries, user: &ServerUser) -> Result<PgServer
         folder,
         _watchdog_stdin: watchdog_stdin,
     })
+}
+
+/// Creates a temporary folder owned by `user` and a cluster in its `data` subfolder.
+fn init_cluster(
+    binaries: &ServerBinaries,
+    user: &ServerUser,
+) -> Result<(tempfile::TempDir, PathBuf), String> {
+    let folder = tempfile::Builder::new()
+        .prefix("auth-tracker-postgres-")
+        .tempdir()
+        .map_err(|error| format!("failed to create a temporary folder: {error}"))?;
+    user.take_ownership(folder.path()).map_err(|error| {
+        format!(
+            "failed to give {} to the `{SUPERUSER}` user: {error}",
+            folder.path().display()
+        )
+    })?;
+    let data = folder.path().join("data");
+
+    let mut initdb = user.command(&binaries.initdb);
+    initdb
+        .arg("--pgdata")
+        .arg(&data)
+        .arg(format!("--username={SUPERUSER}"))
+        .args(["--auth=trust", "--encoding=UTF8", "--locale=C", "--no-sync"])
+        .current_dir(folder.path());
+    run_with_timeout(initdb, &binaries.initdb, &folder.path().join("initdb.log"))?;
+    Ok((folder, data))
+}
+
+/// Returns the command that runs the server of `data` on 127.0.0.1:`port`, with its Unix
+/// socket in `socket_folder`.
+fn server_command(
+    binaries: &ServerBinaries,
+    user: &ServerUser,
+    data: &Path,
+    socket_folder: &Path,
+    port: u16,
+) -> Command {
+    let mut server = user.command(&binaries.postgres);
+    server
+        .arg("-D")
+        .arg(data)
+        .args(["-h", "127.0.0.1", "-p", &port.to_string()])
+        .arg("-k")
+        .arg(socket_folder)
+        .args([
+            "-c",
+            "fsync=off",
+            "-c",
+            "synchronous_commit=off",
+            "-c",
+            "full_page_writes=off",
+        ])
+        .arg("-c")
+        .arg(format!("max_connections={MAX_CONNECTIONS}"));
+    server
 }
 
 /// Runs `command` with its output in `log_path`, and fails with that output if
@@ -467,6 +489,227 @@ fn read_log(path: &Path) -> String {
         Ok(text) if text.trim().is_empty() => "(empty)".to_owned(),
         Ok(text) => text.trim_end().to_owned(),
         Err(error) => format!("(failed to read {}: {error})", path.display()),
+    }
+}
+
+/// Shell script that starts the server of a [`RestartablePgServer`] on each request of
+/// the test process, and stops it when the test process exits or drops the server.
+///
+/// It reads one command per line from its stdin. `start` starts the server, after
+/// reaping the previous one, which the test process stops with `pg_ctl`. At the end of
+/// the input, which the kernel causes when the test process dies, it sends a running
+/// server SIGQUIT (immediate shutdown), or SIGKILL if the server still runs 10 s later,
+/// and removes the temporary folder. Like [`WATCHDOG_SCRIPT`], it ignores SIGHUP, SIGINT
+/// and SIGTERM.
+///
+/// Arguments: the temporary folder, then the server command line.
+const SUPERVISOR_SCRIPT: &str = r#"
+trap '' HUP INT TERM
+folder=$1
+shift
+server=
+while read -r command; do
+    if [ "$command" = start ]; then
+        if [ -n "$server" ]; then
+            wait "$server"
+        fi
+        "$@" </dev/null >>"$folder/server.log" 2>&1 &
+        server=$!
+    fi
+done
+if [ -n "$server" ]; then
+    kill -QUIT "$server" 2>/dev/null
+    ( sleep 10; kill -KILL "$server" 2>/dev/null ) &
+    killer=$!
+    wait "$server"
+    kill -KILL "$killer" 2>/dev/null
+fi
+rm -rf "$folder"
+"#;
+
+/// A PostgreSQL server of one test, started from the installed binaries like the shared
+/// server, which the test may stop and start again on the same port and data directory.
+///
+/// It never touches the server named by [`POSTGRES_URL_VAR`], which other tests share.
+#[derive(Debug)]
+pub struct RestartablePgServer {
+    /// URL of the `postgres` database as the superuser, such as
+    /// `postgres://postgres@127.0.0.1:41234/postgres`.
+    pub admin_url: String,
+    folder: PathBuf,
+    data: PathBuf,
+    pg_ctl: PathBuf,
+    postgres: PathBuf,
+    user: ServerUser,
+    supervisor: std::sync::Mutex<Supervisor>,
+}
+
+/// The shell running [`SUPERVISOR_SCRIPT`] and the write end of its stdin.
+#[derive(Debug)]
+struct Supervisor {
+    process: Child,
+    commands: Option<ChildStdin>,
+}
+
+impl RestartablePgServer {
+    /// Creates a cluster in a new temporary folder and starts its server. Returns `None`
+    /// after reporting the skip when the server binaries, `pg_ctl` or a way to run them
+    /// as a user other than root are missing.
+    ///
+    /// # Panics
+    ///
+    /// When the binaries are found but the server fails to start.
+    pub fn start() -> Option<Self> {
+        let prepared = ServerBinaries::find().and_then(|binaries| {
+            let pg_ctl = binaries.postgres.with_file_name("pg_ctl");
+            if !is_executable(&pg_ctl) {
+                return Err(format!("`pg_ctl` was not found at {}", pg_ctl.display()));
+            }
+            Ok((binaries, pg_ctl, ServerUser::resolve()?))
+        });
+        let (binaries, pg_ctl, user) = match prepared {
+            Ok(prepared) => prepared,
+            Err(reason) => {
+                crate::skip_backend(
+                    "postgres",
+                    &format!("no PostgreSQL server can be started and restarted: {reason}"),
+                );
+                return None;
+            }
+        };
+        match Self::start_supervised(binaries, pg_ctl, user) {
+            Ok(server) => Some(server),
+            Err(message) => panic!("failed to start a restartable PostgreSQL server: {message}"),
+        }
+    }
+
+    fn start_supervised(
+        binaries: ServerBinaries,
+        pg_ctl: PathBuf,
+        user: ServerUser,
+    ) -> Result<Self, String> {
+        let (folder, data) = init_cluster(&binaries, &user)?;
+        // NOTE: another process could take this port before the server binds it, or
+        // between a stop and the next start.
+        let port = pick_free_port()?;
+        let server = server_command(&binaries, &user, &data, folder.path(), port);
+
+        // From here on the supervisor removes the folder.
+        let folder = folder.keep();
+        let spawned = Command::new("sh")
+            .arg("-c")
+            .arg(SUPERVISOR_SCRIPT)
+            .arg("sh")
+            .arg(&folder)
+            .arg(server.get_program())
+            .args(server.get_args())
+            .current_dir(&folder)
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+        let mut process = match spawned {
+            Ok(process) => process,
+            Err(error) => {
+                let _ = fs::remove_dir_all(&folder);
+                return Err(format!(
+                    "failed to run `sh` to start `{}`: {error}",
+                    binaries.postgres.display()
+                ));
+            }
+        };
+        let commands = process.stdin.take();
+        let server = Self {
+            admin_url: format!("postgres://{SUPERUSER}@127.0.0.1:{port}/postgres"),
+            folder,
+            data,
+            pg_ctl,
+            postgres: binaries.postgres,
+            user,
+            supervisor: std::sync::Mutex::new(Supervisor { process, commands }),
+        };
+        // On failure, dropping the server makes the supervisor remove the folder.
+        server.try_start_again()?;
+        Ok(server)
+    }
+
+    /// Creates an empty database on this server, dropped with the returned value.
+    ///
+    /// # Panics
+    ///
+    /// When the server is stopped or rejects creating the database.
+    pub fn create_database(&self) -> crate::PgDatabase {
+        crate::PgDatabase::create_on(self.admin_url.clone())
+    }
+
+    /// Stops the server with `pg_ctl stop --mode=fast`, which disconnects every client,
+    /// and waits until the server has exited.
+    ///
+    /// # Panics
+    ///
+    /// When `pg_ctl` fails or times out, with its output.
+    pub fn stop(&self) {
+        let mut pg_ctl = self.user.command(&self.pg_ctl);
+        pg_ctl
+            .arg("stop")
+            .arg("--pgdata")
+            .arg(&self.data)
+            .args(["--mode=fast", "--wait"])
+            .arg(format!("--timeout={}", STARTUP_TIMEOUT.as_secs()))
+            .current_dir(&self.folder);
+        if let Err(message) =
+            run_with_timeout(pg_ctl, &self.pg_ctl, &self.folder.join("pg_ctl.log"))
+        {
+            panic!(
+                "failed to stop the PostgreSQL server at {}: {message}",
+                self.admin_url
+            );
+        }
+    }
+
+    /// Starts the stopped server again on the same port and data directory, and waits
+    /// until it accepts connections.
+    ///
+    /// # Panics
+    ///
+    /// When the server does not start, with its log.
+    pub fn start_again(&self) {
+        if let Err(message) = self.try_start_again() {
+            panic!(
+                "failed to start the PostgreSQL server at {} again: {message}",
+                self.admin_url
+            );
+        }
+    }
+
+    fn try_start_again(&self) -> Result<(), String> {
+        let mut supervisor = self
+            .supervisor
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        let Supervisor { process, commands } = &mut *supervisor;
+        let commands = commands
+            .as_mut()
+            .ok_or_else(|| "the supervisor of the server is gone".to_owned())?;
+        commands
+            .write_all(b"start\n")
+            .and_then(|()| commands.flush())
+            .map_err(|error| {
+                format!("failed to ask the supervisor to start the server: {error}")
+            })?;
+        wait_until_accepting(process, &self.folder, &self.admin_url, &self.postgres)
+    }
+}
+
+impl Drop for RestartablePgServer {
+    fn drop(&mut self) {
+        let supervisor = self
+            .supervisor
+            .get_mut()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        // Closing stdin makes the supervisor stop the server and remove the folder.
+        drop(supervisor.commands.take());
+        let _ = supervisor.process.wait();
     }
 }
 
@@ -645,6 +888,46 @@ mod tests {
         .get_result(&mut connection)
         .unwrap();
         assert_eq!(remaining, 0, "database {name} is dropped");
+    }
+
+    #[test]
+    fn restartable_server_keeps_data_and_cleans_up() {
+        let Some(server) = super::RestartablePgServer::start() else {
+            return;
+        };
+        let port = port_of(&server.admin_url);
+        let folder = server.folder.clone();
+        let mut connection = PgConnection::establish(&server.admin_url).unwrap();
+        diesel::sql_query("CREATE TABLE kept (value bigint NOT NULL)")
+            .execute(&mut connection)
+            .unwrap();
+        diesel::sql_query("INSERT INTO kept VALUES (42)")
+            .execute(&mut connection)
+            .unwrap();
+        drop(connection);
+
+        server.stop();
+        assert!(
+            PgConnection::establish(&server.admin_url).is_err(),
+            "a stopped server refuses connections"
+        );
+
+        server.start_again();
+        let mut connection = PgConnection::establish(&server.admin_url).unwrap();
+        let kept: i64 = diesel::select(diesel::dsl::sql::<BigInt>(
+            "(SELECT sum(value) FROM kept)::bigint",
+        ))
+        .get_result(&mut connection)
+        .unwrap();
+        assert_eq!(kept, 42, "the data survives the restart");
+        drop(connection);
+
+        drop(server);
+        assert!(!folder.exists(), "folder {} is removed", folder.display());
+        assert!(
+            TcpStream::connect(("127.0.0.1", port)).is_err(),
+            "nothing listens on 127.0.0.1:{port} any more"
+        );
     }
 
     /// Runs in the child process of [`server_stops_after_process_exit`]: starts the server,

@@ -14,6 +14,7 @@ use auth_tracker::geo::ip_api::IpApi;
 use auth_tracker::geo::maxmind::MaxMind;
 use auth_tracker::{Tracker, TrackerConfig};
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::routing::{get, post};
 use axum_login::AuthManagerLayerBuilder;
@@ -32,6 +33,10 @@ pub use users::DEMO_ACCOUNTS;
 /// Default database: a SQLite file in the working folder.
 pub const DEFAULT_DATABASE_URL: &str = "security-page.sqlite3";
 
+/// Largest request body the demo's forms and JSON extractors read, in bytes. Its bodies
+/// are a few hundred bytes, so a larger one is rejected with 413 Payload Too Large.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
 /// Returns the demo's tracker settings: the defaults, with a remember-me cookie that
 /// plain HTTP on loopback can carry.
 pub fn demo_config() -> TrackerConfig {
@@ -41,8 +46,9 @@ pub fn demo_config() -> TrackerConfig {
     config
 }
 
-/// Everything the demo can be configured with.
-#[derive(Debug, Clone)]
+/// Everything the demo can be configured with. Its `Debug` output hides a database URL
+/// that carries credentials.
+#[derive(Clone)]
 pub struct Settings {
     /// SQLite path or `postgres://` URL of the logins database.
     pub database_url: String,
@@ -55,6 +61,24 @@ pub struct Settings {
     pub ip_api_url: Option<String>,
     /// Tracker settings.
     pub tracker: TrackerConfig,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // A URL with `@` may carry a user name and password, and a SQLite path never does.
+        let database_url = if self.database_url.contains('@') {
+            "[redacted]"
+        } else {
+            self.database_url.as_str()
+        };
+        f.debug_struct("Settings")
+            .field("database_url", &database_url)
+            .field("trusted_proxies", &self.trusted_proxies)
+            .field("geoip_mmdb", &self.geoip_mmdb)
+            .field("ip_api_url", &self.ip_api_url)
+            .field("tracker", &self.tracker)
+            .finish()
+    }
 }
 
 impl Settings {
@@ -151,6 +175,7 @@ pub async fn build_with(settings: Settings) -> Result<Router, BuildError> {
         .route("/logins/{id}/revoke", post(routes::revoke_one))
         .route("/logins/revoke-others", post(routes::revoke_others))
         .route("/logins/revoke-all", post(routes::revoke_all))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
         .layer(
             TrackingLayer::new(tracker)
                 .with_client_ip(client_ip)
@@ -173,4 +198,22 @@ pub async fn serve(listener: TcpListener, router: Router) -> std::io::Result<()>
         router.into_make_service_with_connect_info::<SocketAddr>(),
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Settings;
+
+    #[test]
+    fn settings_debug_hides_database_password() {
+        let settings = Settings::new("postgres://app:s3cret@127.0.0.1:5432/app");
+        let debug = format!("{settings:?}");
+        assert!(!debug.contains("s3cret"), "{debug}");
+
+        let sqlite = Settings::new("security-page.sqlite3");
+        assert!(
+            format!("{sqlite:?}").contains("security-page.sqlite3"),
+            "a SQLite path stays readable"
+        );
+    }
 }

@@ -23,7 +23,8 @@ pub(crate) struct LoginForm {
     remember: Option<String>,
 }
 
-/// Handler error, logged and returned to the client as a 500 response.
+/// Handler error, logged and returned to the client as a 503 response when the database
+/// is unavailable and as a 500 response otherwise.
 #[derive(Debug, thiserror::Error)]
 pub(crate) enum AppError {
     /// The tracker failed.
@@ -40,6 +41,15 @@ impl IntoResponse for AppError {
             return (StatusCode::NOT_FOUND, "login not found").into_response();
         }
         tracing::error!(error = %self, "request failed");
+        if let Self::Tracker(error) = &self
+            && error.is_unavailable()
+        {
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "database unavailable, try again later",
+            )
+                .into_response();
+        }
         (StatusCode::INTERNAL_SERVER_ERROR, "internal error").into_response()
     }
 }
