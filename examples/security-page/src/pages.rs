@@ -24,6 +24,9 @@ fn layout(title: &str, body: Markup) -> Markup {
                 meta charset="utf-8";
                 meta name="viewport" content="width=device-width, initial-scale=1";
                 title { (title) }
+                // An empty icon, so browsers do not request /favicon.ico, which the demo
+                // does not serve, and log its 404 as a console error.
+                link rel="icon" href="data:,";
                 style { (STYLE) }
             }
             body { (body) }
