@@ -27,7 +27,10 @@ pub struct CurrentLogin {
 /// The axum layer puts one into every request, and handlers extract it. Outside axum,
 /// build one with [`Tracking::new`]. Clones share the current login, so a login recorded
 /// through one clone is current for all of them.
-#[derive(Clone, Debug)]
+///
+/// Its `Debug` output shows whether a session is attached but not the session, whose
+/// own `Debug` prints the session id.
+#[derive(Clone)]
 pub struct Tracking {
     tracker: Tracker,
     request: RequestContext,
@@ -53,6 +56,21 @@ impl std::fmt::Debug for RememberCookie {
             Self::Set(_) => f.write_str("Set([redacted])"),
             Self::Clear => f.write_str("Clear"),
         }
+    }
+}
+
+impl std::fmt::Debug for Tracking {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut debug = f.debug_struct("Tracking");
+        debug
+            .field("tracker", &self.tracker)
+            .field("request", &self.request);
+        #[cfg(feature = "axum")]
+        debug.field("has_session", &self.session.is_some());
+        debug
+            .field("current", &self.current())
+            .field("remember_cookie", &self.remember_cookie)
+            .finish()
     }
 }
 

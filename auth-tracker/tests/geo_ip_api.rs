@@ -334,7 +334,7 @@ fn debug_hides_key() {
     let provider = builder.build().unwrap();
     let debug = format!("{provider:?}");
     assert!(!debug.contains(KEY), "Debug shows the key: {debug}");
-    assert!(debug.contains("<redacted>"), "{debug}");
+    assert!(debug.contains("[redacted]"), "{debug}");
 }
 
 #[test]

@@ -226,7 +226,7 @@ impl fmt::Debug for IpApi {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IpApi")
             .field("base_url", &self.base_url.as_str())
-            .field("key", &self.key.as_ref().map(|_| "<redacted>"))
+            .field("key", &self.key.as_ref().map(|_| "[redacted]"))
             .field("lang", &self.lang)
             .field("timeout", &self.timeout)
             .finish_non_exhaustive()
@@ -330,7 +330,7 @@ impl fmt::Debug for IpApiBuilder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("IpApiBuilder")
             .field("base_url", &self.base_url)
-            .field("key", &self.key.as_ref().map(|_| "<redacted>"))
+            .field("key", &self.key.as_ref().map(|_| "[redacted]"))
             .field("lang", &self.lang)
             .field("timeout", &self.timeout)
             .finish()
