@@ -227,6 +227,9 @@ impl Login {
     }
 
     /// Returns whether the login was neither revoked nor expired at `now`.
+    ///
+    /// The idle timeout applies to session logins without a remember-me token only:
+    /// tokens and remembered sessions end at `expires_at`.
     pub fn is_active(&self, now: DateTime<Utc>, idle_timeout: Option<chrono::Duration>) -> bool {
         if self.revoked_at.is_some() {
             return false;
@@ -235,7 +238,9 @@ impl Login {
             return false;
         }
         let idle_expired = idle_timeout.is_some_and(|idle| {
-            self.kind == LoginKind::Session && self.last_activity_at + idle <= now
+            self.kind == LoginKind::Session
+                && !self.remembered
+                && self.last_activity_at + idle <= now
         });
         !idle_expired
     }
@@ -274,6 +279,32 @@ mod tests {
             revoke_reason: None,
             is_current: false,
         }
+    }
+
+    #[test]
+    fn idle_timeout_spares_remembered_sessions() {
+        let idle = chrono::Duration::hours(2);
+        let now = Utc::now();
+        let mut session = login_at(None, None, None);
+        session.last_activity_at = now - chrono::Duration::hours(3);
+        assert!(!session.is_active(now, Some(idle)), "an idle session ends");
+        assert!(session.is_active(now, None), "no idle timeout, no idle end");
+
+        let mut remembered = session.clone();
+        remembered.remembered = true;
+        assert!(
+            remembered.is_active(now, Some(idle)),
+            "a remembered session outlives the idle timeout"
+        );
+        remembered.expires_at = Some(now - chrono::Duration::seconds(1));
+        assert!(
+            !remembered.is_active(now, Some(idle)),
+            "a remembered session ends at its expiry"
+        );
+
+        let mut token = session.clone();
+        token.kind = LoginKind::Token;
+        assert!(token.is_active(now, Some(idle)), "tokens never idle out");
     }
 
     #[test]

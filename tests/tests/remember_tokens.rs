@@ -568,6 +568,42 @@ async fn remember_and_token_expire() {
 }
 
 #[tokio::test(flavor = "multi_thread")]
+async fn remembered_login_outlives_idle_timeout() {
+    let demo = Demo::start_sqlite().await;
+    let remembered = sign_in_remembered(&demo, FIREFOX_WINDOWS).await;
+    let plain = demo.browser(FIREFOX_WINDOWS);
+    demo.sign_in(&plain, ALICE.0, ALICE.1).await;
+
+    // Three hours without a request, past the default two-hour idle timeout.
+    let mut connection =
+        <diesel::SqliteConnection as diesel::Connection>::establish(&demo.database).unwrap();
+    diesel::RunQueryDsl::execute(
+        diesel::sql_query(
+            "UPDATE logins SET last_activity_at = datetime(last_activity_at, '-3 hours')",
+        ),
+        &mut connection,
+    )
+    .unwrap();
+
+    assert_eq!(
+        list(&demo, &plain).await.0,
+        StatusCode::UNAUTHORIZED,
+        "a session login without remember-me ends when idle"
+    );
+    assert_eq!(
+        list(&demo, &remembered.browser).await.0,
+        StatusCode::OK,
+        "the remembered session stays signed in"
+    );
+    let restarted = browser_with_remember(&demo, &remembered.remember);
+    assert_eq!(
+        list(&demo, &restarted).await.0,
+        StatusCode::OK,
+        "the remember-me cookie still signs in after the idle timeout"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread")]
 async fn fifty_token_requests_write_once() {
     let mut config: TrackerConfig = security_page::demo_config();
     config.activity_interval = Duration::from_secs(1);
