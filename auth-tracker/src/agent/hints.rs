@@ -177,7 +177,8 @@ fn platform_version_name(platform: &str, version: &str) -> Option<String> {
     }
     let mut trimmed = version;
     while let Some(rest) = trimmed.strip_suffix(".0") {
-        trimmed = rest;
+        // A space before the `.0` would otherwise end the stored version.
+        trimmed = rest.trim_end();
     }
     if trimmed.is_empty() || trimmed == "0" {
         None
@@ -271,5 +272,18 @@ mod tests {
             Some("14")
         );
         assert_eq!(platform_version_name("Android", "0.0.0"), None);
+    }
+
+    #[test]
+    fn platform_version_with_space_is_trimmed() {
+        assert_eq!(
+            platform_version_name("Android", "14 .0").as_deref(),
+            Some("14")
+        );
+        assert_eq!(
+            platform_version_name("Linux", "6.1 .0 .0").as_deref(),
+            Some("6.1")
+        );
+        assert_eq!(platform_version_name("Android", " .0"), None);
     }
 }

@@ -49,6 +49,7 @@
 //! # }
 //! ```
 
+use std::collections::VecDeque;
 use std::fmt;
 use std::io::Read;
 use std::net::IpAddr;
@@ -474,13 +475,31 @@ impl RangeRow {
     not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
     allow(dead_code)
 )]
-struct NewRange {
-    ip_from: u128,
-    ip_to: u128,
-    country_code: String,
-    country_name: String,
-    region_name: String,
-    city_name: String,
+pub(crate) struct NewRange {
+    pub(crate) ip_from: u128,
+    pub(crate) ip_to: u128,
+    pub(crate) country_code: String,
+    pub(crate) country_name: String,
+    pub(crate) region_name: String,
+    pub(crate) city_name: String,
+}
+
+/// Reads and validates every row of a CSV file as [`Ip2Location::import_csv`] does,
+/// without a database, and returns the rows.
+pub(crate) fn read_all_ranges<'r>(
+    reader: impl Read + 'r,
+    family: IpFamily,
+) -> Result<Vec<NewRange>> {
+    let mut ranges = RangeReader::new(Box::new(reader), family);
+    let mut all = Vec::new();
+    let mut batch = Vec::new();
+    loop {
+        ranges.next_batch(&mut batch)?;
+        if batch.is_empty() {
+            return Ok(all);
+        }
+        all.append(&mut batch);
+    }
 }
 
 /// Streams validated rows out of a CSV file, a batch at a time, so that a whole
@@ -490,7 +509,7 @@ struct NewRange {
     allow(dead_code)
 )]
 struct RangeReader<'r> {
-    csv: csv::Reader<Box<dyn Read + 'r>>,
+    csv: csv::Reader<LineTracker<Box<dyn Read + 'r>>>,
     record: csv::StringRecord,
     family: IpFamily,
     previous_to: Option<u128>,
@@ -506,7 +525,7 @@ impl<'r> RangeReader<'r> {
         let csv = csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
-            .from_reader(reader);
+            .from_reader(LineTracker::new(reader));
         Self {
             csv,
             record: csv::StringRecord::new(),
@@ -521,14 +540,17 @@ impl<'r> RangeReader<'r> {
     fn next_batch(&mut self, batch: &mut Vec<NewRange>) -> Result<()> {
         batch.clear();
         while batch.len() < BATCH_ROWS {
-            let more = self.csv.read_record(&mut self.record).map_err(csv_error)?;
+            let more = match self.csv.read_record(&mut self.record) {
+                Ok(more) => more,
+                Err(error) => return Err(self.csv_error(error)),
+            };
             if !more {
                 break;
             }
-            let line = self
-                .record
-                .position()
-                .map_or(self.rows + 1, csv::Position::line);
+            let line = match self.record.position() {
+                Some(position) => self.csv.get_mut().record_line(position),
+                None => self.rows + 1,
+            };
             let range = self
                 .parse_record()
                 .map_err(|problem| Ip2LocationError::InvalidRow { line, problem })?;
@@ -537,6 +559,18 @@ impl<'r> RangeReader<'r> {
             batch.push(range);
         }
         Ok(())
+    }
+
+    /// Turns a CSV error into an [`Ip2LocationError::InvalidRow`] when it points at a
+    /// line, such as invalid UTF-8, and into [`Ip2LocationError::Csv`] otherwise.
+    fn csv_error(&mut self, error: csv::Error) -> Ip2LocationError {
+        match (error.kind(), error.position()) {
+            (csv::ErrorKind::Utf8 { err, .. }, Some(position)) => Ip2LocationError::InvalidRow {
+                line: self.csv.get_mut().record_line(position),
+                problem: format!("field {} is not valid UTF-8", err.field() + 1),
+            },
+            _ => Ip2LocationError::Csv(error),
+        }
     }
 
     fn parse_record(&self) -> Result<NewRange, String> {
@@ -589,19 +623,90 @@ fn parse_ip_number(column: &str, text: &str, family: IpFamily) -> Result<u128, S
     Ok(number)
 }
 
-/// Turns a CSV error into an [`Ip2LocationError::InvalidRow`] when it points at a line,
-/// such as invalid UTF-8, and into [`Ip2LocationError::Csv`] otherwise.
-#[cfg_attr(
-    not(any(feature = "sqlite", feature = "postgres", feature = "mysql")),
-    allow(dead_code)
-)]
-fn csv_error(error: csv::Error) -> Ip2LocationError {
-    match (error.kind(), error.position()) {
-        (csv::ErrorKind::Utf8 { err, .. }, Some(position)) => Ip2LocationError::InvalidRow {
-            line: position.line(),
-            problem: format!("field {} is not valid UTF-8", err.field() + 1),
-        },
-        _ => Ip2LocationError::Csv(error),
+/// Input of the CSV reader that finds the line where a record starts.
+///
+/// The `csv` crate (1.4) gives each record the position where reading it began. With
+/// `\r\n` line ends, that position is before the `\n` that ended the previous line,
+/// because the reader consumes it with the next record. It is also before any blank
+/// lines. So the line of that position can be short of the record's own, and the crate
+/// also counts only `\n` as a line break. This reader counts `\r\n`, `\n` and a lone
+/// `\r` as one line break each, as the CSV reader treats them, and notes the runs of `\r`
+/// and `\n` bytes it passes on. [`record_line`](Self::record_line) then skips the run
+/// that a record's position falls in, since only those bytes sit between the position
+/// and the record.
+struct LineTracker<R> {
+    inner: R,
+    /// Offset of the next byte to read.
+    offset: u64,
+    /// Line breaks read so far.
+    breaks: u64,
+    /// Whether the last byte read was `\r`, so that a `\n` after it ends no other line.
+    after_cr: bool,
+    /// Start offset of the run of `\r` and `\n` bytes at the end of the input read so far.
+    open_run: Option<u64>,
+    /// Finished runs of `\r` and `\n` bytes, oldest first, that end after the start of
+    /// the last record looked up.
+    runs: VecDeque<LineBreakRun>,
+    /// Line after the last run that was dropped from `runs`.
+    line_before_runs: u64,
+}
+
+/// A run of `\r` and `\n` bytes: its start and end offsets and the line after it.
+#[derive(Clone, Copy, Debug)]
+struct LineBreakRun {
+    start: u64,
+    end: u64,
+    line_after: u64,
+}
+
+impl<R> LineTracker<R> {
+    fn new(inner: R) -> Self {
+        Self {
+            inner,
+            offset: 0,
+            breaks: 0,
+            after_cr: false,
+            open_run: None,
+            runs: VecDeque::new(),
+            line_before_runs: 1,
+        }
+    }
+
+    /// Returns the 1-based line of the record whose reading began at `position`, and
+    /// drops the runs before it. Positions must come in file order.
+    fn record_line(&mut self, position: &csv::Position) -> u64 {
+        let start = position.byte();
+        while let Some(run) = self.runs.front().filter(|run| run.end <= start) {
+            self.line_before_runs = run.line_after;
+            self.runs.pop_front();
+        }
+        match self.runs.front() {
+            Some(run) if run.start <= start => run.line_after,
+            _ => self.line_before_runs,
+        }
+    }
+}
+
+impl<R: Read> Read for LineTracker<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let read = self.inner.read(buf)?;
+        for &byte in &buf[..read] {
+            if byte == b'\r' || byte == b'\n' {
+                self.open_run.get_or_insert(self.offset);
+                if !(byte == b'\n' && self.after_cr) {
+                    self.breaks += 1;
+                }
+            } else if let Some(start) = self.open_run.take() {
+                self.runs.push_back(LineBreakRun {
+                    start,
+                    end: self.offset,
+                    line_after: self.breaks + 1,
+                });
+            }
+            self.after_cr = byte == b'\r';
+            self.offset += 1;
+        }
+        Ok(read)
     }
 }
 
@@ -904,16 +1009,7 @@ mod tests {
     use super::*;
 
     fn parse_all(csv: &str, family: IpFamily) -> Result<Vec<NewRange>> {
-        let mut reader = RangeReader::new(Box::new(csv.as_bytes()), family);
-        let mut all = Vec::new();
-        let mut batch = Vec::new();
-        loop {
-            reader.next_batch(&mut batch)?;
-            if batch.is_empty() {
-                return Ok(all);
-            }
-            all.append(&mut batch);
-        }
+        read_all_ranges(csv.as_bytes(), family)
     }
 
     #[test]
@@ -972,6 +1068,52 @@ mod tests {
         let error = parse_all(csv, IpFamily::V4).unwrap_err().to_string();
         assert!(error.contains("line 2"), "{error}");
         assert!(error.contains("overlaps"), "{error}");
+    }
+
+    /// Returns the line of the `InvalidRow` error of `csv`.
+    fn error_line(csv: &[u8], family: IpFamily) -> u64 {
+        match read_all_ranges(csv, family) {
+            Err(Ip2LocationError::InvalidRow { line, .. }) => line,
+            other => panic!("expected an invalid row, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn reader_names_line_of_crlf_rows() {
+        let csv = "10,20,-,-,-,-\r\n30,40,-,-,-,-\r\n50,x,-,-,-,-\r\n";
+        assert_eq!(error_line(csv.as_bytes(), IpFamily::V4), 3);
+        let error = parse_all(csv, IpFamily::V4).unwrap_err().to_string();
+        assert!(error.contains("line 3:"), "{error}");
+    }
+
+    #[test]
+    fn reader_names_line_of_cr_rows() {
+        let csv = "10,20,-,-,-,-\r30,40,-,-,-,-\r5,6,-,-,-,-\r";
+        assert_eq!(error_line(csv.as_bytes(), IpFamily::V4), 3);
+    }
+
+    #[test]
+    fn reader_names_line_after_blank_lines() {
+        let lf = "\n\n10,20,-,-,-,-\n\n\n5,6,-,-,-,-\n";
+        assert_eq!(error_line(lf.as_bytes(), IpFamily::V4), 6);
+        let crlf = "\r\n10,20,-,-,-,-\r\n\r\n5,6,-,-,-,-\r\n";
+        assert_eq!(error_line(crlf.as_bytes(), IpFamily::V4), 4);
+    }
+
+    #[test]
+    fn reader_names_line_after_multiline_field() {
+        let csv = "10,20,-,-,-,\"two\r\nlines\"\r\n30,40,-,-,\"a\nb\rc\",-\r\n5,6,-,-,-,-\r\n";
+        assert_eq!(error_line(csv.as_bytes(), IpFamily::V4), 6);
+    }
+
+    #[test]
+    fn reader_names_line_of_invalid_utf8_after_crlf() {
+        let csv = b"10,20,-,-,-,-\r\n30,40,-,-,-,\"\xff\"\r\n";
+        assert_eq!(error_line(csv, IpFamily::V4), 2);
+        let error = read_all_ranges(&csv[..], IpFamily::V4)
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("field 6 is not valid UTF-8"), "{error}");
     }
 
     #[test]
