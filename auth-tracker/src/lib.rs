@@ -72,6 +72,8 @@ mod tracker;
 mod tracking;
 
 #[doc(hidden)]
+pub mod __fuzz;
+#[doc(hidden)]
 pub mod __private;
 
 pub use agent::{DeviceType, ParsedUserAgent, UserAgentParser};
