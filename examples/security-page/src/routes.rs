@@ -133,7 +133,14 @@ pub(crate) async fn logout(
     if let (Some(user), Some(current)) = (auth.user.clone(), tracking.current()) {
         user.logout(&tracking, current.id).await?;
     }
-    auth.logout().await?;
+    // A bearer-token request has no stored session, and flushing one without an id
+    // makes tower-sessions log a warning.
+    let has_stored_session = tracking
+        .session()
+        .is_some_and(|session| session.id().is_some());
+    if has_stored_session {
+        auth.logout().await?;
+    }
     Ok(Redirect::to("/login").into_response())
 }
 
