@@ -9,9 +9,11 @@ use std::time::Duration;
 use diesel::MysqlConnection;
 use diesel::{Connection, PgConnection, RunQueryDsl};
 
+mod log_buffer;
 mod pg_server;
 pub mod user_agents;
 
+pub use log_buffer::LogBuffer;
 pub use pg_server::RestartablePgServer;
 
 /// Environment variable naming a PostgreSQL server URL with rights to create databases,

@@ -290,28 +290,7 @@ fn start_server(binaries: &ServerBinaries, user: &ServerUser) -> Result<PgServer
 
     // From here on the watchdog removes the folder.
     let folder = folder.keep();
-    let spawned = Command::new("sh")
-        .arg("-c")
-        .arg(WATCHDOG_SCRIPT)
-        .arg("sh")
-        .arg(&folder)
-        .arg(server.get_program())
-        .args(server.get_args())
-        .current_dir(&folder)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn();
-    let mut watchdog = match spawned {
-        Ok(watchdog) => watchdog,
-        Err(error) => {
-            let _ = fs::remove_dir_all(&folder);
-            return Err(format!(
-                "failed to run `sh` to start `{}`: {error}",
-                binaries.postgres.display()
-            ));
-        }
-    };
+    let mut watchdog = spawn_script(WATCHDOG_SCRIPT, &folder, &server, binaries)?;
 
     let admin_url = format!("postgres://{SUPERUSER}@127.0.0.1:{port}/postgres");
     let watchdog_stdin = watchdog
@@ -334,6 +313,36 @@ fn start_server(binaries: &ServerBinaries, user: &ServerUser) -> Result<PgServer
 }
 
 /// Creates a temporary folder owned by `user` and a cluster in its `data` subfolder.
+/// Runs `script` under `sh` in `folder`, with the folder and the server command line as
+/// its arguments and a pipe as its stdin. Removes the folder when `sh` cannot start,
+/// because no script is then left to remove it.
+fn spawn_script(
+    script: &str,
+    folder: &Path,
+    server: &Command,
+    binaries: &ServerBinaries,
+) -> Result<std::process::Child, String> {
+    Command::new("sh")
+        .arg("-c")
+        .arg(script)
+        .arg("sh")
+        .arg(folder)
+        .arg(server.get_program())
+        .args(server.get_args())
+        .current_dir(folder)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .map_err(|error| {
+            let _ = fs::remove_dir_all(folder);
+            format!(
+                "failed to run `sh` to start `{}`: {error}",
+                binaries.postgres.display()
+            )
+        })
+}
+
 fn init_cluster(
     binaries: &ServerBinaries,
     user: &ServerUser,
@@ -596,28 +605,7 @@ impl RestartablePgServer {
 
         // From here on the supervisor removes the folder.
         let folder = folder.keep();
-        let spawned = Command::new("sh")
-            .arg("-c")
-            .arg(SUPERVISOR_SCRIPT)
-            .arg("sh")
-            .arg(&folder)
-            .arg(server.get_program())
-            .args(server.get_args())
-            .current_dir(&folder)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn();
-        let mut process = match spawned {
-            Ok(process) => process,
-            Err(error) => {
-                let _ = fs::remove_dir_all(&folder);
-                return Err(format!(
-                    "failed to run `sh` to start `{}`: {error}",
-                    binaries.postgres.display()
-                ));
-            }
-        };
+        let mut process = spawn_script(SUPERVISOR_SCRIPT, &folder, &server, &binaries)?;
         let commands = process.stdin.take();
         let server = Self {
             admin_url: format!("postgres://{SUPERUSER}@127.0.0.1:{port}/postgres"),

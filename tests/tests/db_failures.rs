@@ -10,18 +10,16 @@
 
 mod common;
 
-use std::io;
 use std::sync::mpsc;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
-use auth_tracker_tests::{Demo, RestartablePgServer};
+use auth_tracker_tests::{Demo, LogBuffer, RestartablePgServer};
 use common::{ALICE, by_id, current_login_id, list_logins, post_json, stored_logins};
 use diesel::Connection;
 use diesel::connection::SimpleConnection;
 use reqwest::StatusCode;
 use tokio::task::JoinSet;
-use tracing_subscriber::fmt::MakeWriter;
 
 /// Timeout of every HTTP client here. It exceeds the 30 s connection timeout of the
 /// tracker's r2d2 pool, so a request that waits for the pool gets its response.
@@ -33,35 +31,6 @@ const UNAVAILABLE_BODY: &str = "database unavailable, try again later";
 /// Body of the tracking layer's response when the per-request check cannot reach the
 /// database.
 const CHECK_FAILED_BODY: &str = "login check failed, try again";
-
-/// In-memory log output shared by every test of this binary.
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl LogBuffer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl io::Write for LogBuffer {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for LogBuffer {
-    type Writer = LogBuffer;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
-}
 
 /// Installs, on first call, a global subscriber that writes the events of the tracker
 /// and the demo into the returned buffer.

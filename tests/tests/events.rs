@@ -7,7 +7,6 @@
 //! test in it, see [`captured_logs`].
 
 use std::collections::HashSet;
-use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
@@ -21,15 +20,14 @@ use auth_tracker::{
 };
 #[cfg(feature = "mysql")]
 use auth_tracker_tests::MysqlDatabase;
-use auth_tracker_tests::PgDatabase;
 use auth_tracker_tests::user_agents::{FIREFOX_WINDOWS, SAFARI_IPHONE};
+use auth_tracker_tests::{LogBuffer, PgDatabase};
 use axum::Router;
 use axum::http::StatusCode;
 use axum::http::header::{AUTHORIZATION, COOKIE, SET_COOKIE};
 use axum::routing::{get, post};
 use tokio::sync::mpsc;
 use tower_sessions::{MemoryStore, Session, SessionManagerLayer};
-use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::fmt::format::FmtSpan;
 
 /// A public address, so the tracker sends it to the geolocation provider.
@@ -889,35 +887,6 @@ async fn revoke_others_can_keep_tokens(backend: &Backend) {
         id_set(calls[0].iter().map(|token| token.login_id)),
         id_set([app_token.id, created.login.id])
     );
-}
-
-/// In-memory log output shared by every test of this binary.
-#[derive(Clone, Default)]
-struct LogBuffer(Arc<Mutex<Vec<u8>>>);
-
-impl LogBuffer {
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
-    }
-}
-
-impl io::Write for LogBuffer {
-    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(bytes);
-        Ok(bytes.len())
-    }
-
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for LogBuffer {
-    type Writer = LogBuffer;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
-    }
 }
 
 /// Installs, on first call, a global subscriber that writes every `auth_tracker` event
