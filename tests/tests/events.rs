@@ -69,6 +69,14 @@ struct DelayedLondonUser {
     id: i64,
 }
 
+/// Same owners as [`User`], located in London after a longer delay than
+/// [`DelayedLondonUser`].
+#[derive(AuthTracking)]
+#[auth_tracking(user_type = "User", ip_provider = LaterLondonProvider)]
+struct LaterLondonUser {
+    id: i64,
+}
+
 /// Same owners as [`User`], whose every lookup fails.
 #[derive(AuthTracking)]
 #[auth_tracking(user_type = "User", ip_provider = FailingProvider)]
@@ -132,6 +140,20 @@ impl GeoProvider for DelayedLondonProvider {
     fn locate(&self, _ip: IpAddr) -> LocateFuture<'_> {
         Box::pin(async {
             tokio::time::sleep(Duration::from_millis(300)).await;
+            Ok(Some(london()))
+        })
+    }
+}
+
+/// Places every address in London after 900 ms, so that a login located by it is
+/// compared with earlier logins that [`DelayedLondonProvider`] located 600 ms before.
+#[derive(Default)]
+struct LaterLondonProvider;
+
+impl GeoProvider for LaterLondonProvider {
+    fn locate(&self, _ip: IpAddr) -> LocateFuture<'_> {
+        Box::pin(async {
+            tokio::time::sleep(Duration::from_millis(900)).await;
             Ok(Some(london()))
         })
     }
@@ -434,11 +456,17 @@ async fn new_login_ignores_later_logins(backend: &Backend) {
         .await
         .on_new_login(on_new_login);
     let carol = DelayedLondonUser { id: 3 };
+    let carol_later = LaterLondonUser { id: 3 };
     let first_browser = browser(&tracker, &sessions, PUBLIC_IP, FIREFOX_WINDOWS);
     let second_browser = browser(&tracker, &sessions, PUBLIC_IP, FIREFOX_WINDOWS);
 
+    // Both logins exist before either event fires. The second one's lookup ends later,
+    // so the first login's location is stored before the second is compared with it.
     let first = carol.record_session_login(&first_browser).await.unwrap();
-    let second = carol.record_session_login(&second_browser).await.unwrap();
+    let second = carol_later
+        .record_session_login(&second_browser)
+        .await
+        .unwrap();
     let events = [new_logins.next().await, new_logins.next().await];
     let first_event = events
         .iter()
