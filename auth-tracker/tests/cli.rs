@@ -576,6 +576,24 @@ fn import_ip2location_then_lookup() {
 }
 
 #[test]
+fn missing_table_suggests_command() {
+    for database in TestDatabase::all() {
+        let listed = run(&[
+            "--database-url",
+            database.url(),
+            "logins",
+            "list",
+            "--user-id",
+            "1",
+        ]);
+        assert_error(&listed, "auth-tracker migrate");
+
+        let looked_up = run(&["lookup-ip", "1.0.0.1", "--ip2location-url", database.url()]);
+        assert_error(&looked_up, "auth-tracker import-ip2location");
+    }
+}
+
+#[test]
 fn import_ip2location_bad_row_names_line() {
     let database = TestDatabase::sqlite();
     let folder = TempDir::new();

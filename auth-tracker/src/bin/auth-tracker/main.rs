@@ -76,7 +76,11 @@ fn main() -> ExitCode {
     match result {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
-            eprintln!("error: {}", one_line(&error.0));
+            let message = one_line(&error.0);
+            match missing_table_hint(&message) {
+                Some(hint) => eprintln!("error: {message}; {hint}"),
+                None => eprintln!("error: {message}"),
+            }
             ExitCode::FAILURE
         }
     }
@@ -92,10 +96,52 @@ fn one_line(message: &str) -> String {
         .join(" ")
 }
 
+/// Returns what to run first when `message` is a database's missing-table error:
+/// SQLite's `no such table: T`, PostgreSQL's `relation "T" does not exist` or MySQL's
+/// `Table 'db.T' doesn't exist`.
+fn missing_table_hint(message: &str) -> Option<&'static str> {
+    let missing = message.contains("no such table")
+        || (message.contains("relation \"") && message.contains("does not exist"))
+        || (message.contains("Table '") && message.contains("doesn't exist"));
+    if !missing {
+        return None;
+    }
+    if message.contains("ip2location") {
+        Some("import the IP2Location CSV files with `auth-tracker import-ip2location` first")
+    } else {
+        Some("create the table with `auth-tracker migrate` first")
+    }
+}
+
 /// Builds the runtime that the tracker's async calls run on.
 fn runtime() -> CliResult<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .build()
         .map_err(|error| CliError::new(format!("failed to start the async runtime: {error}")))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::missing_table_hint;
+
+    #[test]
+    fn missing_table_hint_per_backend() {
+        let migrate = Some("create the table with `auth-tracker migrate` first");
+        assert_eq!(missing_table_hint("no such table: logins"), migrate);
+        assert_eq!(
+            missing_table_hint("relation \"logins\" does not exist"),
+            migrate
+        );
+        assert_eq!(
+            missing_table_hint("Table 'test.logins' doesn't exist"),
+            migrate
+        );
+        assert!(
+            missing_table_hint("no such table: ip2location_db3_v4")
+                .is_some_and(|hint| hint.contains("import-ip2location")),
+            "IP2Location tables point to the importer"
+        );
+        assert_eq!(missing_table_hint("database is locked"), None);
+    }
 }
