@@ -594,6 +594,30 @@ fn missing_table_suggests_command() {
 }
 
 #[test]
+fn import_ipv6_file_as_v4_names_option() {
+    let database = TestDatabase::sqlite();
+    let folder = TempDir::new();
+    let csv = folder.file("db3-ipv6.csv");
+    std::fs::write(
+        &csv,
+        "\"281470681743360\",\"281470698520575\",\"-\",\"-\",\"-\",\"-\"\n",
+    )
+    .unwrap();
+
+    let output = run(&[
+        "--database-url",
+        database.url(),
+        "import-ip2location",
+        "--family",
+        "v4",
+        &csv,
+    ]);
+
+    assert_error(&output, "--family v6");
+    assert!(!stderr(&output).contains("IpFamily"), "{}", stderr(&output));
+}
+
+#[test]
 fn import_ip2location_bad_row_names_line() {
     let database = TestDatabase::sqlite();
     let folder = TempDir::new();

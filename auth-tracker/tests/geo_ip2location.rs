@@ -276,6 +276,24 @@ fn bad_files() -> Vec<(&'static str, String, &'static str)> {
     ]
 }
 
+async fn empty_file_keeps_old_rows(geo: Ip2Location) {
+    geo.import_csv(v4_csv().as_bytes(), IpFamily::V4).unwrap();
+
+    let error = geo
+        .import_csv(&b""[..], IpFamily::V4)
+        .expect_err("an empty file is rejected");
+
+    assert!(
+        matches!(error, Ip2LocationError::InvalidRow { line: 1, .. }),
+        "expected an invalid row at line 1, got {error:?}"
+    );
+    assert_eq!(
+        locate(&geo, "81.2.69.160").await,
+        Some(london()),
+        "the previous rows are kept"
+    );
+}
+
 async fn bad_row_keeps_old_rows(geo: Ip2Location) {
     geo.import_csv(v4_csv().as_bytes(), IpFamily::V4).unwrap();
 
@@ -469,6 +487,7 @@ on_every_backend!(
     v6_not_found,
     mapped_v6_uses_v4_table,
     bad_row_keeps_old_rows,
+    empty_file_keeps_old_rows,
     bad_v6_row_names_line,
     reimport_replaces_rows,
     large_import_spans_batches,

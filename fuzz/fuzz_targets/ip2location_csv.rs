@@ -201,6 +201,11 @@ fn check_generated(input: &Generated) {
 
     let result = __fuzz::read_ip2location_csv(&csv, family);
     let text = String::from_utf8_lossy(&csv);
+    if ranges.is_empty() {
+        let error = result.expect_err("an empty file is rejected");
+        assert_eq!(error_line(&error), 1, "{error}");
+        return;
+    }
     match (expected_line, result) {
         (None, Ok(rows)) => {
             assert_eq!(rows.len(), ranges.len(), "{text}");

@@ -372,7 +372,8 @@ impl Ip2Location {
     ///
     /// [`Ip2LocationError::InvalidRow`] with the 1-based line number when a row does not
     /// have 6 fields, a number is not decimal or is out of range for the family,
-    /// `ip_from` exceeds `ip_to`, or a range is out of order. [`Ip2LocationError::Csv`]
+    /// `ip_from` exceeds `ip_to`, or a range is out of order, and at line 1 when the file
+    /// has no rows, so an empty download never empties the table. [`Ip2LocationError::Csv`]
     /// when reading fails, and a database error when writing fails.
     pub fn import_csv(&self, reader: impl Read, family: IpFamily) -> Result<ImportStats> {
         let mut ranges = RangeReader::new(Box::new(reader), family);
@@ -557,6 +558,13 @@ impl<'r> RangeReader<'r> {
             self.previous_to = Some(range.ip_to);
             self.rows += 1;
             batch.push(range);
+        }
+        // An empty file is more likely a failed download than a wish to empty the table.
+        if batch.is_empty() && self.rows == 0 {
+            return Err(Ip2LocationError::InvalidRow {
+                line: 1,
+                problem: "the file has no rows".to_owned(),
+            });
         }
         Ok(())
     }
@@ -1040,6 +1048,17 @@ mod tests {
         .to_string();
         assert!(error.contains("line 1"), "{error}");
         assert!(error.contains("4294967295"), "{error}");
+    }
+
+    #[test]
+    fn empty_file_is_rejected() {
+        for csv in ["", "\n\n", "\r\n"] {
+            let error = parse_all(csv, IpFamily::V4).unwrap_err().to_string();
+            assert!(
+                error.contains("line 1: the file has no rows"),
+                "{csv:?}: {error}"
+            );
+        }
     }
 
     #[test]

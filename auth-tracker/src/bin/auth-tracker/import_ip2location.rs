@@ -45,7 +45,13 @@ pub(crate) fn run(database_url: Option<&str>, args: &ImportArgs) -> CliResult {
     let provider = Ip2Location::connect(url)?.with_table_prefix(&args.table_prefix)?;
     let stats = provider
         .import_csv(BufReader::new(file), family)
-        .map_err(|error| CliError::new(format!("{}: {error}", args.file.display())))?;
+        .map_err(|error| {
+            // The library names its own API; here the option is what the user can change.
+            let message = error
+                .to_string()
+                .replace("imports as IpFamily::V6", "imports with --family v6");
+            CliError::new(format!("{}: {message}", args.file.display()))
+        })?;
     println!(
         "imported {} ranges into table {}",
         stats.rows,
