@@ -2,8 +2,8 @@
 //! 1,000 to 1,000,000 rows.
 //!
 //! Run with `cargo bench -p auth-tracker --bench listing`. Each size gets its own SQLite
-//! file, seeded once with one set-based insert: users of 20 rows each (12 active
-//! sessions, 2 active tokens, 2 revoked, 2 expired and 2 idle sessions), so the listed
+//! file, seeded once with one set-based insert. Every user has 20 rows: 12 active
+//! sessions, 2 active tokens, 2 revoked, 2 expired and 2 idle sessions. So the listed
 //! user always has 14 active logins. The seed time of each size is printed.
 
 mod common;

@@ -145,7 +145,7 @@ fn session_id() -> String {
     uuid::Uuid::now_v7().simple().to_string()
 }
 
-/// What one recording call needs.
+/// Runtime that each recording call runs on.
 struct Recorder<'a> {
     runtime: &'a tokio::runtime::Runtime,
     enrichment: Enrichment,

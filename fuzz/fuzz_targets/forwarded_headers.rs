@@ -409,7 +409,7 @@ struct Parameter {
     value: Entry,
     /// Quote the value. Values that need quotes are quoted anyway.
     quoted: bool,
-    /// Which characters of a quoted value to write as `\c` escapes.
+    /// Bit mask of the characters of a quoted value written as `\c` escapes.
     escapes: u64,
     space_around_equals: bool,
 }

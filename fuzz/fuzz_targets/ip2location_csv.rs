@@ -134,7 +134,7 @@ fn bounded(raw: u128, limit: u128) -> u128 {
     value % modulus
 }
 
-/// A field as CSV text, quoted when asked or when its content needs it.
+/// Formats a field as CSV text, quoted on request or when its content needs it.
 fn field_text(field: &str, quote: bool) -> String {
     let needs_quotes =
         field.is_empty() || field.starts_with('"') || field.contains([',', '"', '\n', '\r']);

@@ -207,7 +207,7 @@ async fn locked_sqlite_is_503_then_recovers() {
 
     let lock = SqliteLock::acquire(&demo.database).await;
 
-    // Held until every request below has been answered, so each write waits the whole
+    // Held until every request below has returned a response, so each write waits the whole
     // busy timeout and fails.
     let mut during = JoinSet::new();
     for index in 0..3 {

@@ -71,7 +71,7 @@ pub(crate) fn runtime() -> tokio::runtime::Runtime {
         .expect("failed to start the Tokio runtime")
 }
 
-/// What seeded rows look like.
+/// Mix of states of the seeded rows.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum RowState {
     /// A mix like a live table: per user, 60% active sessions, 10% active tokens, 10%

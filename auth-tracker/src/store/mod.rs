@@ -286,7 +286,7 @@ pub(crate) struct LoginRow {
     pub(crate) revoke_reason: Option<String>,
 }
 
-/// Shows `[redacted]` for a secret-bearing column that holds a value.
+/// Returns `[redacted]` in place of a secret-bearing column's value, if it has one.
 fn redacted(value: &Option<String>) -> Option<&'static str> {
     value.as_ref().map(|_| "[redacted]")
 }

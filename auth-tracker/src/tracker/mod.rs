@@ -67,9 +67,9 @@ pub struct TrackerConfig {
     ///
     /// A revocation through this tracker or one of its clones ends the reuse at once,
     /// and expiry and idle timeouts are applied on every check. A login revoked by
-    /// another process (another instance of the application, the CLI) or by hand in
-    /// the database is rejected once this time has passed, or at once when that
-    /// revocation also deleted the session from a shared session store.
+    /// another process, such as another instance of the application or the CLI, or by
+    /// hand in the database is rejected once this time has passed. It is rejected at
+    /// once when that revocation also deleted the session from a shared session store.
     pub check_cache_ttl: Duration,
 }
 
